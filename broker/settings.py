@@ -1,0 +1,104 @@
+"""Typed settings: defaults, `AGORA_*` environment variables and CLI flags.
+
+Every field of `Settings` can be set by the environment variable `AGORA_<FIELD>` (upper case)
+and, for the common ones, by a flag of `agora serve`. The table in docs/configuration.md is
+generated from the field metadata here and checked by a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ENV_PREFIX = "AGORA_"
+
+
+def _setting(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _setting("0.0.0.0", "Address the API listens on.")
+    port: int = _setting(1026, "Port the API listens on (FIWARE convention: 1026).")
+    store: str = _setting(
+        "sqlite:///data/agora.db",
+        "Store URL: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, "
+        "`sqlite://:memory:` or `mongodb://host:port/`.",
+    )
+    mongo_db_prefix: str = _setting(
+        "agora", "MongoDB database name prefix: `<prefix>` for the default tenant, "
+        "`<prefix>-<tenant>` for the others."
+    )
+    allow_private_urls: bool = _setting(
+        False,
+        "Allow fetching user-supplied URLs (remote @context, later notification endpoints) "
+        "that resolve to private, loopback or link-local addresses.",
+    )
+    max_body_bytes: int = _setting(1_048_576, "Largest request body accepted (413 above).")
+    max_attributes: int = _setting(1000, "Most attributes one entity may carry.")
+    context_fetch_timeout: float = _setting(
+        5.0, "Seconds allowed to fetch one remote @context."
+    )
+    context_max_bytes: int = _setting(1_048_576, "Largest remote @context accepted, in bytes.")
+    context_cache_size: int = _setting(256, "Remote @context documents kept in memory.")
+    context_cache_ttl: float = _setting(
+        3600.0, "Seconds a fetched remote @context is kept before it is fetched again."
+    )
+    page_size_max: int = _setting(1000, "Largest `limit` a query may ask for.")
+    page_size_default: int = _setting(20, "`limit` when a query gives none.")
+    sqlite_synchronous: str = _setting(
+        "NORMAL",
+        "SQLite `synchronous` pragma (NORMAL survives a process crash; FULL also power loss).",
+    )
+    sqlite_readers: int = _setting(2, "SQLite read connections (each on its own thread).")
+    group_commit_max: int = _setting(512, "Most writes the SQLite writer commits at once.")
+    log_level: str = _setting("INFO", "Logging level.")
+    access_log: bool = _setting(False, "Log every request.")
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Defaults, overlaid by `AGORA_*` variables, overlaid by explicit (non-None) overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is not None:
+                values[f.name] = _coerce(f.name, raw, type(f.default))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _coerce(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        return raw
+    except ValueError:
+        raise SystemExit(
+            f"invalid value for {ENV_PREFIX}{name.upper()}: {raw!r} (expected {kind.__name__})"
+        ) from None
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table (for docs/configuration.md)."""
+    rows = ["| Setting | Environment variable | Default | Meaning |", "|---|---|---|---|"]
+    for f in dataclasses.fields(Settings):
+        rows.append(
+            f"| `{f.name}` | `{ENV_PREFIX}{f.name.upper()}` | `{f.default}` | {f.metadata['doc']} |"
+        )
+    return "\n".join(rows) + "\n"
