@@ -33,6 +33,9 @@ class Settings:
         "agora", "MongoDB database name prefix: `<prefix>` for the default tenant, "
         "`<prefix>-<tenant>` for the others."
     )
+    mongo_journal: bool = _setting(
+        True, "Acknowledge MongoDB writes only once journaled (`j: true`)."
+    )
     allow_private_urls: bool = _setting(
         False,
         "Allow fetching user-supplied URLs (remote @context, later notification endpoints) "
