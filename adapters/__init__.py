@@ -1,0 +1,1 @@
+"""Southbound adapters: sensor protocols in, NGSI-LD entities out (over HTTP only)."""

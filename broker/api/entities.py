@@ -1,0 +1,353 @@
+"""Handlers for /ngsi-ld/v1/entities/{entityId} and its attributes (clauses 6.5-6.7).
+
+One operation, one handler, named after the operation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from broker.api.http import (
+    GEO_JSON,
+    JSON,
+    JSON_OR_LD,
+    LD_JSON,
+    MERGE_PATCH,
+    bool_param,
+    entity_location,
+    link_context,
+    list_param,
+    negotiate,
+    options_of,
+    read_body,
+    respond,
+    tenant_of,
+)
+from broker.api.state import STATE, AppState
+from broker.errors import BadRequestData, ResourceNotFound
+from broker.jsonld import TermMap
+from broker.model import validate
+from broker.model.expand import expand_attribute, expand_attrs, expand_entity
+from broker.model.operations import UpdateResult
+from broker.model.render import Form, RenderOptions, render_attribute, render_entity, render_feature
+from broker.services.entities import utc_now
+
+RETRIEVE_MEDIA = (JSON, LD_JSON, GEO_JSON)
+WRITE_OPTIONS = frozenset({"keyValues", "simplified", "concise", "normalized"})
+APPEND_OPTIONS = WRITE_OPTIONS | {"noOverwrite"}
+READ_OPTIONS = frozenset({"keyValues", "simplified", "concise", "normalized", "sysAttrs"})
+FORMATS: dict[str, Form] = {
+    "normalized": "normalized",
+    "concise": "concise",
+    "keyValues": "keyValues",
+    "simplified": "keyValues",
+}
+ENTITY_MEMBERS = frozenset({"id", "type", "scope"})
+GEO_LOCATION = "https://uri.etsi.org/ngsi-ld/location"
+
+
+def _entity_id(request: web.Request) -> str:
+    entity_id = request.match_info["entityId"]
+    if not validate.is_uri(entity_id):
+        raise BadRequestData(f"entity id '{entity_id}' is not a URI", field="entityId")
+    return entity_id
+
+
+def _attr_name(request: web.Request, terms: TermMap) -> str:
+    name = request.match_info["attrId"]
+    validate.check_attribute_name(name, field="attrId")
+    return terms.expand_term(name)
+
+
+def _key_values_input(options: set[str]) -> bool:
+    return bool(options & {"keyValues", "simplified"})
+
+
+def _render_options(request: web.Request, terms: TermMap) -> RenderOptions:
+    options = options_of(request, READ_OPTIONS)
+    forms = {FORMATS[o] for o in options if o in FORMATS}
+    fmt = request.query.get("format")
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise BadRequestData(
+                f"unknown format '{fmt}'; use normalized, concise, keyValues or simplified",
+                field="format",
+            )
+        forms.add(FORMATS[fmt])
+    if len(forms) > 1:
+        raise BadRequestData(
+            "conflicting representations requested: " + ", ".join(sorted(forms)), field="options"
+        )
+    return RenderOptions(
+        form=forms.pop() if forms else "normalized",
+        sys_attrs="sysAttrs" in options,
+        lang=request.query.get("lang"),
+        attrs=_expanded_set(request, "attrs", terms, members=False),
+        pick=_expanded_set(request, "pick", terms, members=True),
+        omit=_expanded_set(request, "omit", terms, members=True),
+    )
+
+
+def _expanded_set(
+    request: web.Request, name: str, terms: TermMap, *, members: bool
+) -> frozenset[str] | None:
+    items = list_param(request, name)
+    if items is None:
+        return None
+    out: set[str] = set()
+    for item in items:
+        if members and item in ENTITY_MEMBERS:
+            out.add(item)
+        else:
+            validate.check_attribute_name(item, field=name)
+            out.add(terms.expand_term(item))
+    return frozenset(out)
+
+
+def _update_result(result: UpdateResult, terms: TermMap) -> dict[str, Any]:
+    return {
+        "updated": [terms.compact_iri(name) for name in result.updated],
+        "notUpdated": [
+            {"attributeName": terms.compact_iri(name), "reason": reason}
+            for name, reason in result.not_updated
+        ],
+    }
+
+
+def _result_response(request: web.Request, result: UpdateResult, terms: TermMap) -> web.Response:
+    if not result.not_updated:
+        return web.Response(status=204)
+    return respond(request, _update_result(result, terms), terms, JSON, status=207)
+
+
+def _split_fragment(body: Any, entity_id: str) -> tuple[dict[str, Any], Any]:
+    """An attribute fragment without @context/id/type; `type` returned apart (or None)."""
+    if not isinstance(body, dict):
+        raise BadRequestData("the request body must be a JSON object", field="body")
+    fragment = dict(body)
+    fragment.pop("@context", None)
+    body_id = fragment.pop("id", None)
+    if body_id is not None and body_id != entity_id:
+        raise BadRequestData(
+            f"the body's id '{body_id}' differs from the entity id in the URL", field="id"
+        )
+    return fragment, fragment.pop("type", None)
+
+
+# -- entities -------------------------------------------------------------------------
+
+
+async def create_entity(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    options = options_of(request, WRITE_OPTIONS)
+    body, context = await read_body(request)
+    terms = await state.resolver.resolve(context)
+    entity = expand_entity(
+        body,
+        terms,
+        now=utc_now(),
+        key_values=_key_values_input(options),
+        max_attributes=state.settings.max_attributes,
+    )
+    await state.entities.create(tenant, entity)
+    return web.Response(status=201, headers={"Location": entity_location(entity["id"])})
+
+
+async def retrieve_entity(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    media = negotiate(request, RETRIEVE_MEDIA)
+    terms = await state.resolver.resolve(link_context(request))
+    entity_id = _entity_id(request)
+    opts = _render_options(request, terms)
+    entity = await state.entities.get(tenant, entity_id)
+    wanted_types = list_param(request, "type")
+    if wanted_types is not None:
+        expanded = {terms.expand_term(t) for t in wanted_types}
+        if not expanded.intersection(entity["type"]):
+            raise ResourceNotFound(
+                f"entity '{entity_id}' has none of the types {', '.join(wanted_types)}",
+                field="type",
+            )
+    if media == GEO_JSON:
+        geometry = request.query.get("geometryProperty")
+        geometry_iri = terms.expand_term(geometry) if geometry else GEO_LOCATION
+        feature = render_feature(entity, terms, opts, geometry_iri)
+        return respond(request, feature, terms, GEO_JSON)
+    return respond(request, render_entity(entity, terms, opts), terms, media)
+
+
+async def replace_entity(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    entity_id = _entity_id(request)
+    options = options_of(request, WRITE_OPTIONS)
+    body, context = await read_body(request)
+    if not isinstance(body, dict):
+        raise BadRequestData("the request body must be a JSON object", field="body")
+    if body.get("id", entity_id) != entity_id:
+        raise BadRequestData(
+            f"the body's id '{body['id']}' differs from the entity id in the URL", field="id"
+        )
+    terms = await state.resolver.resolve(context)
+    new = expand_entity(
+        {**body, "id": entity_id},
+        terms,
+        now=utc_now(),
+        key_values=_key_values_input(options),
+        max_attributes=state.settings.max_attributes,
+    )
+    await state.entities.replace(tenant, new)
+    return web.Response(status=204)
+
+
+async def merge_entity(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    entity_id = _entity_id(request)
+    options = options_of(request, WRITE_OPTIONS)
+    body, context = await read_body(request, media=(*JSON_OR_LD, MERGE_PATCH))
+    terms = await state.resolver.resolve(context)
+    fragment, types = _split_fragment(body, entity_id)
+    attrs = expand_attrs(
+        fragment,
+        terms,
+        now=utc_now(),
+        key_values=_key_values_input(options),
+        allow_null=True,
+        max_attributes=state.settings.max_attributes,
+    )
+    expanded_types = None
+    if types is not None:
+        type_list = types if isinstance(types, list) else [types]
+        for t in type_list:
+            validate.check_type_name(t, field="type")
+        expanded_types = [terms.expand_term(t) for t in type_list]
+    await state.entities.merge(tenant, entity_id, attrs, expanded_types)
+    return web.Response(status=204)
+
+
+async def delete_entity(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    await state.entities.delete(tenant, _entity_id(request))
+    return web.Response(status=204)
+
+
+# -- attributes -----------------------------------------------------------------------
+
+
+async def append_attributes(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    entity_id = _entity_id(request)
+    options = options_of(request, APPEND_OPTIONS)
+    body, context = await read_body(request)
+    terms = await state.resolver.resolve(context)
+    fragment, types = _split_fragment(body, entity_id)
+    if types is not None:
+        raise BadRequestData("an attribute fragment cannot change the type", field="type")
+    attrs = expand_attrs(
+        fragment,
+        terms,
+        now=utc_now(),
+        key_values=_key_values_input(options),
+        max_attributes=state.settings.max_attributes,
+    )
+    result = await state.entities.append_attrs(
+        tenant, entity_id, attrs, overwrite="noOverwrite" not in options
+    )
+    return _result_response(request, result, terms)
+
+
+async def update_attributes(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    entity_id = _entity_id(request)
+    options = options_of(request, WRITE_OPTIONS)
+    body, context = await read_body(request)
+    terms = await state.resolver.resolve(context)
+    fragment, types = _split_fragment(body, entity_id)
+    if types is not None:
+        raise BadRequestData("an attribute fragment cannot change the type", field="type")
+    attrs = expand_attrs(
+        fragment,
+        terms,
+        now=utc_now(),
+        key_values=_key_values_input(options),
+        allow_null=True,
+        max_attributes=state.settings.max_attributes,
+    )
+    result = await state.entities.update_attrs(tenant, entity_id, attrs)
+    return _result_response(request, result, terms)
+
+
+async def retrieve_attribute(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    media = negotiate(request, JSON_OR_LD)
+    terms = await state.resolver.resolve(link_context(request))
+    entity_id = _entity_id(request)
+    name = _attr_name(request, terms)
+    opts = _render_options(request, terms)
+    entity = await state.entities.get(tenant, entity_id)
+    instances = entity["attrs"].get(name)
+    if not instances:
+        raise ResourceNotFound(
+            f"entity '{entity_id}' has no attribute '{request.match_info['attrId']}'",
+            field="attrId",
+        )
+    data = render_attribute(instances, terms, opts)
+    if media == LD_JSON and not isinstance(data, dict):
+        data = {"value": data} if not isinstance(data, list) else data
+    return respond(request, data, terms, media)
+
+
+async def partial_update_attribute(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    entity_id = _entity_id(request)
+    body, context = await read_body(request)
+    terms = await state.resolver.resolve(context)
+    name = _attr_name(request, terms)
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k != "@context"}
+    instances = expand_attribute(name, body, terms, now=utc_now(), allow_null=True)
+    await state.entities.partial_update_attr(tenant, entity_id, name, instances)
+    return web.Response(status=204)
+
+
+async def replace_attribute(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    entity_id = _entity_id(request)
+    body, context = await read_body(request)
+    terms = await state.resolver.resolve(context)
+    name = _attr_name(request, terms)
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k != "@context"}
+    instances = expand_attribute(name, body, terms, now=utc_now())
+    await state.entities.replace_attr(tenant, entity_id, name, instances)
+    return web.Response(status=204)
+
+
+async def delete_attribute(request: web.Request) -> web.Response:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    entity_id = _entity_id(request)
+    terms = await state.resolver.resolve(link_context(request))
+    name = _attr_name(request, terms)
+    dataset_id = request.query.get("datasetId")
+    if dataset_id is not None and not validate.is_uri(dataset_id):
+        raise BadRequestData(f"datasetId '{dataset_id}' is not a URI", field="datasetId")
+    await state.entities.delete_attr(
+        tenant,
+        entity_id,
+        name,
+        dataset_id=dataset_id,
+        delete_all=bool_param(request, "deleteAll"),
+    )
+    return web.Response(status=204)

@@ -1,0 +1,41 @@
+"""The route table: verb + path -> handler."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from broker.api import contexts, entities, system
+
+API = "/ngsi-ld/v1"
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_routes(
+        [
+            web.get("/health", system.health),
+            web.get("/metrics", system.metrics),
+            web.get("/version", system.version),
+            web.post(f"{API}/entities", entities.create_entity),
+            web.post(f"{API}/entities/", entities.create_entity),
+            web.get(f"{API}/entities/{{entityId}}", entities.retrieve_entity),
+            web.put(f"{API}/entities/{{entityId}}", entities.replace_entity),
+            web.patch(f"{API}/entities/{{entityId}}", entities.merge_entity),
+            web.delete(f"{API}/entities/{{entityId}}", entities.delete_entity),
+            web.post(f"{API}/entities/{{entityId}}/attrs", entities.append_attributes),
+            web.post(f"{API}/entities/{{entityId}}/attrs/", entities.append_attributes),
+            web.patch(f"{API}/entities/{{entityId}}/attrs", entities.update_attributes),
+            web.patch(f"{API}/entities/{{entityId}}/attrs/", entities.update_attributes),
+            web.get(f"{API}/entities/{{entityId}}/attrs/{{attrId}}", entities.retrieve_attribute),
+            web.patch(
+                f"{API}/entities/{{entityId}}/attrs/{{attrId}}", entities.partial_update_attribute
+            ),
+            web.put(f"{API}/entities/{{entityId}}/attrs/{{attrId}}", entities.replace_attribute),
+            web.delete(
+                f"{API}/entities/{{entityId}}/attrs/{{attrId}}", entities.delete_attribute
+            ),
+            web.post(f"{API}/jsonldContexts", contexts.add_context),
+            web.get(f"{API}/jsonldContexts", contexts.list_contexts),
+            web.get(f"{API}/jsonldContexts/{{contextId}}", contexts.serve_context),
+            web.delete(f"{API}/jsonldContexts/{{contextId}}", contexts.delete_context),
+        ]
+    )

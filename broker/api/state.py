@@ -1,0 +1,26 @@
+"""What handlers reach through `request.app[STATE]`: one typed object, no globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from broker.jsonld import ContextResolver
+from broker.metrics import Metrics
+from broker.services.entities import EntityService
+from broker.settings import Settings
+from broker.storage.base import EntityStore
+
+
+@dataclass(frozen=True)
+class AppState:
+    settings: Settings
+    store: EntityStore
+    resolver: ContextResolver
+    entities: EntityService
+    metrics: Metrics
+    store_kind: str
+
+
+STATE = web.AppKey("state", AppState)

@@ -1,0 +1,91 @@
+"""The `agora` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from broker import __version__
+from broker.settings import Settings, settings_table
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from broker.app import create_app
+
+    settings = Settings.from_env(
+        host=args.host,
+        port=args.port,
+        store=args.store,
+        allow_private_urls=True if args.allow_private_urls else None,
+        log_level=args.log_level,
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        app = create_app(settings)
+    except ValueError as exc:
+        print(f"agora: {exc}", file=sys.stderr)
+        return 2
+    loop: asyncio.AbstractEventLoop
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:
+        loop = asyncio.new_event_loop()
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop=loop,
+        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+        print=lambda msg: logging.getLogger("agora").info(
+            "Agora %s serving NGSI-LD on http://%s:%s (store %s)",
+            __version__, settings.host, settings.port, settings.store,
+        ),
+    )
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> int:
+    sys.stdout.write(settings_table())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agora", description="Agora NGSI-LD context broker")
+    parser.add_argument("--version", action="version", version=f"agora {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the broker")
+    serve.add_argument("--host", help="listen address (AGORA_HOST, default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="listen port (AGORA_PORT, default 1026)")
+    serve.add_argument(
+        "--store", help="store URL (AGORA_STORE, default sqlite:///data/agora.db)"
+    )
+    serve.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        help="allow fetching @context URLs on private/loopback/link-local addresses "
+        "(AGORA_ALLOW_PRIVATE_URLS)",
+    )
+    serve.add_argument("--log-level", help="logging level (AGORA_LOG_LEVEL, default INFO)")
+    serve.set_defaults(func=_serve)
+    show = sub.add_parser("settings", help="print every setting, its variable and default")
+    show.set_defaults(func=_settings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

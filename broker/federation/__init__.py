@@ -1,0 +1,1 @@
+"""Reserved for the federation layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Reserved for the query layer (see docs/architecture.md)."""

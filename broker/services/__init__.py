@@ -1,0 +1,1 @@
+"""Use cases: what the API asks of the broker, independent of HTTP."""

@@ -1,0 +1,169 @@
+"""Entity and attribute use cases (clauses 5.6 and 5.7 of ETSI GS CIM 009).
+
+The service owns read-modify-write: it loads the stored entity, applies one of the pure
+update rules of `broker.model.operations`, writes the result back and publishes a
+ChangeEvent once the store acknowledged it. Writes to one entity are serialised by a
+per-entity lock inside this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from broker.errors import AlreadyExists, NonexistentTenant, ResourceNotFound
+from broker.events import ChangeEvent, EventBus
+from broker.model import operations
+from broker.model.operations import UpdateResult
+from broker.storage.base import DuplicateEntity, EntityStore
+from broker.types import DEFAULT_TENANT, ExpandedAttrs, ExpandedEntity, Instance
+
+
+def utc_now() -> str:
+    """The current time as NGSI-LD writes system timestamps (UTC, milliseconds, Z)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EntityService:
+    def __init__(self, store: EntityStore, bus: EventBus) -> None:
+        self.store = store
+        self.bus = bus
+        self._known_tenants: set[str] = {DEFAULT_TENANT}
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    # -- tenants ------------------------------------------------------------------------
+
+    async def require_tenant(self, tenant: str) -> None:
+        """Reads of a tenant that never had a write are 404 NonexistentTenant."""
+        if tenant in self._known_tenants:
+            return
+        if await self.store.tenant_exists(tenant):
+            self._known_tenants.add(tenant)
+            return
+        raise NonexistentTenant(f"tenant '{tenant}' does not exist", field="NGSILD-Tenant")
+
+    def _lock(self, tenant: str, entity_id: str) -> asyncio.Lock:
+        key = (tenant, entity_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    # -- entities -----------------------------------------------------------------------
+
+    async def create(self, tenant: str, entity: ExpandedEntity) -> None:
+        try:
+            await self.store.create_entity(tenant, entity)
+        except DuplicateEntity:
+            raise AlreadyExists(f"entity '{entity['id']}' already exists", field="id") from None
+        self._known_tenants.add(tenant)
+        self.bus.publish(ChangeEvent(tenant, "entityCreated", entity["id"], None, entity))
+
+    async def get(self, tenant: str, entity_id: str) -> ExpandedEntity:
+        entity = await self.store.get_entity(tenant, entity_id)
+        if entity is None:
+            await self.require_tenant(tenant)
+            raise ResourceNotFound(f"entity '{entity_id}' not found", field="entityId")
+        return entity
+
+    async def delete(self, tenant: str, entity_id: str) -> None:
+        async with self._lock(tenant, entity_id):
+            before = await self.store.delete_entity(tenant, entity_id)
+        if before is None:
+            await self.require_tenant(tenant)
+            raise ResourceNotFound(f"entity '{entity_id}' not found", field="entityId")
+        self.bus.publish(ChangeEvent(tenant, "entityDeleted", entity_id, before, None))
+
+    async def replace(self, tenant: str, new: ExpandedEntity) -> None:
+        await self._modify(tenant, new["id"], lambda old: operations.replace_entity(
+            old, new, now=utc_now()
+        ))
+
+    async def merge(
+        self, tenant: str, entity_id: str, attrs: ExpandedAttrs, types: list[str] | None = None
+    ) -> None:
+        def apply(old: ExpandedEntity) -> ExpandedEntity:
+            now = utc_now()
+            merged = operations.merge_entity(old, attrs, now=now)
+            if types:
+                merged = {**merged, "type": _union(merged["type"], types), "modifiedAt": now}
+            return merged
+
+        await self._modify(tenant, entity_id, apply)
+
+    # -- attributes ---------------------------------------------------------------------
+
+    async def append_attrs(
+        self, tenant: str, entity_id: str, attrs: ExpandedAttrs, *, overwrite: bool
+    ) -> UpdateResult:
+        result: list[UpdateResult] = []
+
+        def apply(old: ExpandedEntity) -> ExpandedEntity:
+            new, res = operations.append_attrs(old, attrs, now=utc_now(), overwrite=overwrite)
+            result.append(res)
+            return new
+
+        await self._modify(tenant, entity_id, apply)
+        return result[0]
+
+    async def update_attrs(
+        self, tenant: str, entity_id: str, attrs: ExpandedAttrs
+    ) -> UpdateResult:
+        result: list[UpdateResult] = []
+
+        def apply(old: ExpandedEntity) -> ExpandedEntity:
+            new, res = operations.update_attrs(old, attrs, now=utc_now())
+            result.append(res)
+            return new
+
+        await self._modify(tenant, entity_id, apply)
+        return result[0]
+
+    async def partial_update_attr(
+        self, tenant: str, entity_id: str, name: str, instances: list[Instance]
+    ) -> None:
+        await self._modify(tenant, entity_id, lambda old: operations.partial_update_attr(
+            old, name, instances, now=utc_now()
+        ))
+
+    async def replace_attr(
+        self, tenant: str, entity_id: str, name: str, instances: list[Instance]
+    ) -> None:
+        await self._modify(tenant, entity_id, lambda old: operations.replace_attr(
+            old, name, instances, now=utc_now()
+        ))
+
+    async def delete_attr(
+        self,
+        tenant: str,
+        entity_id: str,
+        name: str,
+        *,
+        dataset_id: str | None,
+        delete_all: bool,
+    ) -> None:
+        await self._modify(tenant, entity_id, lambda old: operations.delete_attr(
+            old, name, dataset_id=dataset_id, delete_all=delete_all, now=utc_now()
+        ))
+
+    # -- the read-modify-write cycle ----------------------------------------------------
+
+    async def _modify(self, tenant: str, entity_id: str, apply: Callable[[ExpandedEntity], ExpandedEntity]) -> ExpandedEntity:
+        async with self._lock(tenant, entity_id):
+            old = await self.get(tenant, entity_id)
+            new = apply(old)
+            if new is old:
+                return old
+            if not await self.store.replace_entity(tenant, new):
+                raise ResourceNotFound(f"entity '{entity_id}' not found", field="entityId")
+        self.bus.publish(ChangeEvent(tenant, "entityUpdated", entity_id, old, new))
+        return new
+
+
+def _union(current: list[str], extra: list[str]) -> list[str]:
+    return current + [t for t in extra if t not in current]

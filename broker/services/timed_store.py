@@ -1,0 +1,77 @@
+"""An EntityStore that records each operation's latency (agora_store_operation_duration_seconds)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from broker.metrics import Metrics
+from broker.storage.base import EntityStore
+from broker.types import ExpandedEntity
+
+
+class TimedStore:
+    """Delegates to a store, observing the latency of the entity operations."""
+
+    def __init__(self, store: EntityStore, metrics: Metrics) -> None:
+        self.inner = store
+        h = metrics.store_latency
+        self._get = h.labels("get_entity")
+        self._create = h.labels("create_entity")
+        self._replace = h.labels("replace_entity")
+        self._delete = h.labels("delete_entity")
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def ping(self) -> bool:
+        return await self.inner.ping()
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        return await self.inner.tenant_exists(tenant)
+
+    async def list_tenants(self) -> list[str]:
+        return await self.inner.list_tenants()
+
+    async def create_entity(self, tenant: str, entity: ExpandedEntity) -> None:
+        t0 = time.perf_counter()
+        try:
+            await self.inner.create_entity(tenant, entity)
+        finally:
+            self._create.observe(time.perf_counter() - t0)
+
+    async def get_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.get_entity(tenant, entity_id)
+        finally:
+            self._get.observe(time.perf_counter() - t0)
+
+    async def replace_entity(self, tenant: str, entity: ExpandedEntity) -> bool:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.replace_entity(tenant, entity)
+        finally:
+            self._replace.observe(time.perf_counter() - t0)
+
+    async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.delete_entity(tenant, entity_id)
+        finally:
+            self._delete.observe(time.perf_counter() - t0)
+
+    async def count_entities(self, tenant: str) -> int:
+        return await self.inner.count_entities(tenant)
+
+    async def save_context(self, record: dict[str, Any]) -> None:
+        await self.inner.save_context(record)
+
+    async def load_contexts(self) -> list[dict[str, Any]]:
+        return await self.inner.load_contexts()
+
+    async def delete_context(self, context_id: str) -> bool:
+        return await self.inner.delete_context(context_id)

@@ -1,0 +1,1 @@
+"""Reserved for the subscriptions layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Reserved for the temporal layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""Bundled Smart Data Models: JSON-LD contexts and JSON Schemas, validated offline."""
