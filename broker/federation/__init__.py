@@ -1,1 +1,0 @@
-"""Reserved for the federation layer (see docs/architecture.md)."""

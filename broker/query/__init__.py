@@ -1,1 +1,0 @@
-"""Reserved for the query layer (see docs/architecture.md)."""

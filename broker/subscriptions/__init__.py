@@ -1,1 +1,0 @@
-"""Reserved for the subscriptions layer (see docs/architecture.md)."""

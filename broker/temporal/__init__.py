@@ -1,1 +1,0 @@
-"""Reserved for the temporal layer (see docs/architecture.md)."""
