@@ -1,0 +1,28 @@
+from pathlib import Path
+
+import pytest
+
+from broker.settings import Settings, settings_table
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+
+
+def test_every_setting_is_documented_in_docs_configuration() -> None:
+    assert settings_table() in DOC.read_text(), "regenerate docs/configuration.md"
+
+
+def test_environment_variables_override_defaults() -> None:
+    s = Settings.from_env({"AGORA_PORT": "2000", "AGORA_ALLOW_PRIVATE_URLS": "true"})
+    assert s.port == 2000
+    assert s.allow_private_urls is True
+
+
+def test_explicit_overrides_win_over_environment() -> None:
+    s = Settings.from_env({"AGORA_PORT": "2000"}, port=3000, store=None)
+    assert s.port == 3000
+    assert s.store == Settings().store
+
+
+def test_invalid_environment_value_names_the_variable() -> None:
+    with pytest.raises(SystemExit, match="AGORA_PORT"):
+        Settings.from_env({"AGORA_PORT": "many"})
