@@ -1,0 +1,75 @@
+"""The SQLite schema, versioned with PRAGMA user_version.
+
+`MIGRATIONS[n]` takes a database from version n to n+1; a fresh file runs them all. Never
+edit a released migration: append a new one. Documents are kept as JSON text (not JSONB
+blobs) so JSON1 functions can query them and the file stays readable with the sqlite3 shell.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from broker.storage.base import StoreError
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE tenants (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        ) WITHOUT ROWID""",
+        "INSERT INTO tenants (id) VALUES ('')",
+        """CREATE TABLE entities (
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            created_at TEXT,
+            modified_at TEXT,
+            PRIMARY KEY (tenant, id)
+        )""",
+        "CREATE INDEX entities_by_modified_at ON entities (tenant, modified_at)",
+        """CREATE TABLE entity_types (
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            PRIMARY KEY (tenant, id, type)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX entity_types_by_type ON entity_types (tenant, type, id)",
+        """CREATE TABLE contexts (
+            id TEXT PRIMARY KEY,
+            record TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to SCHEMA_VERSION; return the version found before.
+
+    Each step runs in its own IMMEDIATE transaction and re-reads the version inside it, so two
+    processes opening the same new file cannot both apply a step.
+    """
+    found: int | None = None
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if found is None:
+                found = version
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"database schema version {version} is newer than this broker's "
+                    f"({SCHEMA_VERSION}); upgrade the broker"
+                )
+            if version == SCHEMA_VERSION:
+                conn.execute("COMMIT")
+                return found
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise

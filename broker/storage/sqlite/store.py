@@ -1,0 +1,231 @@
+"""SqliteStore: the embedded default store (stdlib sqlite3, WAL, one group-committing writer).
+
+Entities are rows of (tenant, id, doc) with the document as orjson text; `entity_types`
+mirrors each entity's types, kept in step inside the same savepoint, so queries by type use an
+index instead of parsing documents. Writes go through `GroupCommitWriter`, reads through
+`ReaderPool`; nothing touches SQLite on the event loop thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import orjson
+
+from broker.settings import Settings
+from broker.storage.base import DuplicateEntity, StoreError
+from broker.storage.sqlite.connection import (
+    Database,
+    checked_synchronous,
+    open_reader,
+    open_writer,
+)
+from broker.storage.sqlite.readers import ReaderPool
+from broker.storage.sqlite.schema import migrate
+from broker.storage.sqlite.writer import GroupCommitWriter
+from broker.types import DEFAULT_TENANT, ExpandedEntity
+
+
+class SqliteStore:
+    """An `EntityStore` in one SQLite file (or in memory, for tests and demos)."""
+
+    def __init__(self, path: str, settings: Settings) -> None:
+        checked_synchronous(settings.sqlite_synchronous)
+        if settings.sqlite_readers < 1 or settings.group_commit_max < 1:
+            raise ValueError("sqlite_readers and group_commit_max must be at least 1")
+        self.path = path
+        self._settings = settings
+        self._writer: GroupCommitWriter | None = None
+        self._readers: ReaderPool | None = None
+
+    async def start(self) -> None:
+        try:
+            db = Database.at(self.path)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory of {self.path}: {exc}") from exc
+        writer = GroupCommitWriter(
+            lambda: open_writer(db, self._settings.sqlite_synchronous),
+            self._settings.group_commit_max,
+        )
+        try:
+            await writer.start(migrate)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {self.path}: {exc}") from exc
+        self._writer = writer
+        self._readers = ReaderPool(lambda: open_reader(db), self._settings.sqlite_readers)
+
+    async def close(self) -> None:
+        """Commit every queued write, then close all connections (readers after the writer,
+        so an in-memory database outlives no connection that still needs it)."""
+        writer, readers = self._writer, self._readers
+        if writer is not None:
+            await writer.close()
+        if readers is not None:
+            await readers.close()
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        if self._writer is None:
+            raise StoreError("the SQLite store is not started")
+        return self._writer
+
+    @property
+    def readers(self) -> ReaderPool:
+        if self._readers is None:
+            raise StoreError("the SQLite store is not started")
+        return self._readers
+
+    async def ping(self) -> bool:
+        try:
+            return await self.readers.run(lambda c: c.execute("SELECT 1").fetchone() == (1,))
+        except StoreError:
+            return False
+
+    # -- tenants ---------------------------------------------------------------------------
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        if tenant == DEFAULT_TENANT:
+            return True
+
+        def query(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone()
+            return row is not None
+
+        return await self.readers.run(query)
+
+    async def list_tenants(self) -> list[str]:
+        def query(conn: sqlite3.Connection) -> list[str]:
+            return [row[0] for row in conn.execute("SELECT id FROM tenants ORDER BY id")]
+
+        return await self.readers.run(query)
+
+    # -- entities --------------------------------------------------------------------------
+
+    async def create_entity(self, tenant: str, entity: ExpandedEntity) -> None:
+        entity_id = entity["id"]
+        doc = _dumps(entity)
+        types = _types_of(entity)
+        created, modified = entity.get("createdAt"), entity.get("modifiedAt")
+
+        def op(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO entities (tenant, id, doc, created_at, modified_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (tenant, entity_id, doc, created, modified),
+                )
+            except sqlite3.IntegrityError:
+                raise DuplicateEntity(f"entity {entity_id} already exists") from None
+            conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
+            _insert_types(conn, tenant, entity_id, types)
+
+        await self.writer.submit(op)
+
+    async def get_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
+        def query(conn: sqlite3.Connection) -> ExpandedEntity | None:
+            row = conn.execute(
+                "SELECT doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
+            ).fetchone()
+            return None if row is None else _loads(row[0])
+
+        return await self.readers.run(query)
+
+    async def replace_entity(self, tenant: str, entity: ExpandedEntity) -> bool:
+        entity_id = entity["id"]
+        doc = _dumps(entity)
+        types = _types_of(entity)
+        created, modified = entity.get("createdAt"), entity.get("modifiedAt")
+
+        def op(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? "
+                "WHERE tenant = ? AND id = ?",
+                (doc, created, modified, tenant, entity_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            conn.execute(
+                "DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id)
+            )
+            _insert_types(conn, tenant, entity_id, types)
+            return True
+
+        return await self.writer.submit(op)
+
+    async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
+        def op(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute("DELETE FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id))
+            conn.execute(
+                "DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id)
+            )
+            return str(row[0])
+
+        doc = await self.writer.submit(op)
+        return None if doc is None else _loads(doc)
+
+    async def count_entities(self, tenant: str) -> int:
+        def query(conn: sqlite3.Connection) -> int:
+            row = conn.execute("SELECT count(*) FROM entities WHERE tenant = ?", (tenant,))
+            return int(row.fetchone()[0])
+
+        return await self.readers.run(query)
+
+    # -- hosted @contexts -----------------------------------------------------------------
+
+    async def save_context(self, record: dict[str, Any]) -> None:
+        context_id = record["id"]
+        text = _dumps(record)
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO contexts (id, record) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+                (context_id, text),
+            )
+
+        await self.writer.submit(op)
+
+    async def load_contexts(self) -> list[dict[str, Any]]:
+        def query(conn: sqlite3.Connection) -> list[str]:
+            return [row[0] for row in conn.execute("SELECT record FROM contexts ORDER BY id")]
+
+        return [_loads(text) for text in await self.readers.run(query)]
+
+    async def delete_context(self, context_id: str) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute("DELETE FROM contexts WHERE id = ?", (context_id,))
+            return cursor.rowcount > 0
+
+        return await self.writer.submit(op)
+
+
+def _dumps(value: Any) -> str:
+    # Text, not bytes: a bytes parameter would be stored as a BLOB, which JSON1 (3.45+)
+    # would take for JSONB rather than JSON text.
+    return orjson.dumps(value).decode()
+
+
+def _loads(text: str) -> Any:
+    return orjson.loads(text)
+
+
+def _types_of(entity: ExpandedEntity) -> list[str]:
+    types = entity.get("type", [])
+    if isinstance(types, str):
+        return [types]
+    return list(dict.fromkeys(t for t in types if isinstance(t, str)))
+
+
+def _insert_types(
+    conn: sqlite3.Connection, tenant: str, entity_id: str, types: list[str]
+) -> None:
+    conn.executemany(
+        "INSERT INTO entity_types (tenant, id, type) VALUES (?, ?, ?)",
+        [(tenant, entity_id, t) for t in types],
+    )
