@@ -1,0 +1,5 @@
+"""The MongoDB store: `MongoStore`."""
+
+from broker.storage.mongo.store import MongoStore
+
+__all__ = ["MongoStore"]

@@ -1,0 +1,273 @@
+"""MongoStore: the production store (PyMongo's native async client).
+
+Layout: one database per tenant (see `names.py`); in each, an `entities` collection keyed by
+entity id. The default tenant's database also holds `tenants` (every other tenant, recorded
+at its first write, with its database name) and `hosted_contexts` (the /jsonldContexts
+store, shared by all tenants). Collection names use only letters and underscores, which is
+all nx-27017 accepts.
+
+Several broker replicas may share one MongoDB: everything here is idempotent (index
+creation, tenant registration) and the only per-process state is a cache of tenants known to
+be registered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import AsyncMongoClient, IndexModel, WriteConcern
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from broker.settings import Settings
+from broker.storage.base import DuplicateEntity, StoreError
+from broker.storage.mongo.capabilities import Capabilities, probe
+from broker.storage.mongo.documents import from_document, to_document
+from broker.storage.mongo.keys import decode_keys, encode_keys
+from broker.storage.mongo.names import tenant_db_name
+from broker.types import DEFAULT_TENANT, ExpandedEntity
+
+Doc = dict[str, Any]
+
+ENTITIES = "entities"
+TENANTS = "tenants"
+CONTEXTS = "hosted_contexts"
+SERVER_SELECTION_TIMEOUT_MS = 5000
+_FORBIDDEN_IN_DB_NAME = frozenset('/\\. "$*<>:|?\x00')
+_MAX_PREFIX = 40
+
+
+def entity_indexes(capabilities: Capabilities) -> list[IndexModel]:
+    """The indexes every `entities` collection gets (the query work appends to this)."""
+    indexes = [IndexModel([("modifiedAt", 1)], name="modifiedAt")]
+    if capabilities.multikey_index:
+        indexes.append(IndexModel([("type", 1)], name="type"))
+    return indexes
+
+
+class MongoStore:
+    """An `EntityStore` on MongoDB (or anything speaking its wire protocol)."""
+
+    def __init__(self, url: str, settings: Settings) -> None:
+        prefix = settings.mongo_db_prefix
+        if not prefix or len(prefix) > _MAX_PREFIX or _FORBIDDEN_IN_DB_NAME & set(prefix):
+            raise ValueError(
+                f"mongo_db_prefix '{prefix}' must be 1-{_MAX_PREFIX} characters without "
+                "any of / \\ . space \" $ * < > : | ?"
+            )
+        self.url = url
+        self._prefix = prefix
+        self._journal = settings.mongo_journal
+        self._client: AsyncMongoClient[Doc] | None = None
+        self._write_concern: WriteConcern | None = None
+        self._databases: dict[str, AsyncDatabase[Doc]] = {}
+        self._known_tenants: set[str] = {DEFAULT_TENANT}
+        self._registering: dict[str, asyncio.Future[None]] = {}
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+        self.capabilities = Capabilities(multikey_index=True)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        options: dict[str, Any] = {"appname": "agora"}
+        if "serverselectiontimeoutms" not in self.url.lower():
+            options["serverSelectionTimeoutMS"] = SERVER_SELECTION_TIMEOUT_MS
+        try:
+            client: AsyncMongoClient[Doc] = AsyncMongoClient(self.url, **options)
+        except PyMongoError as exc:
+            raise StoreError(f"invalid MongoDB URL: {exc}") from exc
+        self._client = client
+        self._closing = False
+        concern = client.write_concern.document
+        if self._journal:
+            concern = {**concern, "j": True}
+        self._write_concern = WriteConcern(**concern)
+        try:
+            with _translated():
+                await client.admin.command("ping")
+                default = self._database(DEFAULT_TENANT)
+                self.capabilities = await probe(default)
+                tenants = [doc["_id"] async for doc in default[TENANTS].find({}, {"_id": 1})]
+                await asyncio.gather(
+                    *(self._create_entity_indexes(t) for t in [DEFAULT_TENANT, *tenants])
+                )
+        except BaseException:
+            self._client = None
+            self._databases.clear()
+            await client.close()
+            raise
+        self._known_tenants.update(tenants)
+
+    async def close(self) -> None:
+        """Wait for the writes in flight (a write is acknowledged by the server, so that is
+        all the flushing there is), then close the client."""
+        self._closing = True
+        await self._idle.wait()
+        client, self._client = self._client, None
+        self._databases.clear()
+        if client is not None:
+            await client.close()
+
+    async def ping(self) -> bool:
+        try:
+            await self.client.admin.command("ping")
+        except (PyMongoError, StoreError):
+            return False
+        return True
+
+    @property
+    def client(self) -> AsyncMongoClient[Doc]:
+        if self._client is None:
+            raise StoreError("the MongoDB store is not started")
+        return self._client
+
+    # -- tenants ---------------------------------------------------------------------------
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        if tenant in self._known_tenants:
+            return True
+        with _translated():
+            found = await self._tenants.find_one({"_id": tenant}, {"_id": 1})
+        if found is not None:
+            self._known_tenants.add(tenant)
+        return found is not None
+
+    async def list_tenants(self) -> list[str]:
+        with _translated():
+            names = [doc["_id"] async for doc in self._tenants.find({}, {"_id": 1})]
+        return sorted({DEFAULT_TENANT, *names})
+
+    # -- entities --------------------------------------------------------------------------
+
+    async def create_entity(self, tenant: str, entity: ExpandedEntity) -> None:
+        doc = to_document(entity)
+        async with self._write():
+            await self._ensure_tenant(tenant)
+            try:
+                await self._entities(tenant).insert_one(doc)
+            except DuplicateKeyError:
+                raise DuplicateEntity(f"entity {entity['id']} already exists") from None
+
+    async def get_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
+        with _translated():
+            doc = await self._entities(tenant).find_one({"_id": entity_id})
+        return None if doc is None else from_document(doc)
+
+    async def replace_entity(self, tenant: str, entity: ExpandedEntity) -> bool:
+        doc = to_document(entity)
+        async with self._write():
+            result = await self._entities(tenant).replace_one({"_id": doc["_id"]}, doc)
+        return result.matched_count > 0
+
+    async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
+        async with self._write():
+            doc = await self._entities(tenant).find_one_and_delete({"_id": entity_id})
+        return None if doc is None else from_document(doc)
+
+    async def count_entities(self, tenant: str) -> int:
+        with _translated():
+            return await self._entities(tenant).count_documents({})
+
+    # -- hosted @contexts -----------------------------------------------------------------
+
+    async def save_context(self, record: dict[str, Any]) -> None:
+        doc = {"_id": record["id"], "record": encode_keys(record)}
+        async with self._write():
+            await self._contexts.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    async def load_contexts(self) -> list[dict[str, Any]]:
+        with _translated():
+            docs = [doc async for doc in self._contexts.find({}).sort("_id", 1)]
+        return [decode_keys(doc["record"]) for doc in docs]
+
+    async def delete_context(self, context_id: str) -> bool:
+        async with self._write():
+            result = await self._contexts.delete_one({"_id": context_id})
+        return result.deleted_count > 0
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _database(self, tenant: str) -> AsyncDatabase[Doc]:
+        db = self._databases.get(tenant)
+        if db is None:
+            db = self.client.get_database(
+                tenant_db_name(self._prefix, tenant), write_concern=self._write_concern
+            )
+            self._databases[tenant] = db
+        return db
+
+    def _entities(self, tenant: str) -> AsyncCollection[Doc]:
+        return self._database(tenant)[ENTITIES]
+
+    @property
+    def _tenants(self) -> AsyncCollection[Doc]:
+        return self._database(DEFAULT_TENANT)[TENANTS]
+
+    @property
+    def _contexts(self) -> AsyncCollection[Doc]:
+        return self._database(DEFAULT_TENANT)[CONTEXTS]
+
+    async def _create_entity_indexes(self, tenant: str) -> None:
+        await self._entities(tenant).create_indexes(entity_indexes(self.capabilities))
+
+    async def _ensure_tenant(self, tenant: str) -> None:
+        """Give a tenant its indexes and its `tenants` record before its first write.
+
+        Concurrent first writes to one tenant share one registration.
+        """
+        if tenant in self._known_tenants:
+            return
+        pending = self._registering.get(tenant)
+        if pending is None:
+            pending = asyncio.ensure_future(self._register(tenant))
+            self._registering[tenant] = pending
+            pending.add_done_callback(lambda _: self._registering.pop(tenant, None))
+        await asyncio.shield(pending)
+
+    async def _register(self, tenant: str) -> None:
+        await self._create_entity_indexes(tenant)
+        await self._tenants.update_one(
+            {"_id": tenant},
+            {
+                "$setOnInsert": {
+                    "db": tenant_db_name(self._prefix, tenant),
+                    "createdAt": datetime.now(UTC).isoformat(),
+                }
+            },
+            upsert=True,
+        )
+        self._known_tenants.add(tenant)
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[None]:
+        """Count a write in flight (so close() can wait for it) and translate its errors."""
+        if self._closing:
+            raise StoreError("the MongoDB store is closing")
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            with _translated():
+                yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """PyMongo errors as the store contract's errors."""
+    try:
+        yield
+    except DuplicateKeyError as exc:
+        raise DuplicateEntity(str(exc)) from exc
+    except PyMongoError as exc:
+        raise StoreError(f"MongoDB: {exc}") from exc
