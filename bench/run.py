@@ -1,0 +1,347 @@
+"""Benchmark Agora against the bare aiohttp baseline, same load generator, same run.
+
+    python -m bench.run [--duration 10] [--warmup 2] [--connections 32]
+                        [--scenarios get,post,patch] [--store sqlite|mongo]
+                        [--loadgen auto|wrk|python] [--output bench/results/latest.md]
+
+Both servers run as subprocesses pinned to CPU 0 (taskset), the load generator on CPU 1.
+`wrk` (with the Lua scripts in bench/scenarios/) is used when installed, else bench/loadgen.py.
+Prints a Markdown table (req/s, p50, p99, broker/baseline ratio per scenario) and writes it to
+bench/results/latest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python bench/run.py` as well as `python -m bench.run`
+    sys.path.insert(0, str(ROOT))
+
+from bench.baseline import ENTITY  # noqa: E402
+from conformance_tests.servers import free_port, mongo_wire_server  # noqa: E402
+
+SCENARIOS = ("get", "post", "patch")
+TARGETS = {"get": 0.40, "post": 0.25, "patch": 0.25}
+TITLES = {
+    "get": "GET entity by id",
+    "post": "POST entity",
+    "patch": "PATCH /attrs",
+}
+EXPECTED_STATUS = {"get": 200, "post": 201, "patch": 204}
+SERVER_CPU = 0
+LOADGEN_CPU = 1
+GET_ID = ENTITY["id"]
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    proc: subprocess.Popen[bytes]
+
+
+def pinned(cpu: int) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) > cpu:
+        return ["taskset", "-c", str(cpu)]
+    return []
+
+
+def venv_bin(name: str) -> str:
+    candidate = Path(sys.executable).with_name(name)
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise SystemExit(f"{name} is not installed")
+    return found
+
+
+@contextlib.contextmanager
+def serve(name: str, cmd: list[str], port: int, env: dict[str, str] | None = None,
+          log: Path | None = None) -> Iterator[Server]:
+    out = open(log, "wb") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        pinned(SERVER_CPU) + cmd, env={**os.environ, **(env or {})}, stdout=out, stderr=out
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"{name} exited with code {proc.returncode} (log: {log})")
+            with contextlib.suppress(OSError), urllib.request.urlopen(url + "/health", timeout=1):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not become healthy")
+            time.sleep(0.1)
+        yield Server(name, url, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+def http(method: str, url: str, body: object | None = None) -> int:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    req.add_header("Accept", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as e:
+        return int(e.code)
+
+
+def prepare(server: Server, patch_prefix: str, patch_count: int) -> None:
+    """Create the GET entity and the PATCH set, and check each scenario answers as expected."""
+    base = server.url + "/ngsi-ld/v1/entities"
+    status = http("POST", base, ENTITY)
+    if status not in (201, 409):
+        raise SystemExit(f"{server.name}: creating the GET entity answered {status}")
+    for i in range(patch_count):
+        entity = dict(ENTITY, id=f"{patch_prefix}{i}")
+        status = http("POST", base, entity)
+        if status not in (201, 409):
+            raise SystemExit(f"{server.name}: creating PATCH entity {i} answered {status}")
+    checks = {
+        "get": http("GET", f"{base}/{GET_ID}"),
+        "post": http("POST", base, dict(ENTITY, id=f"urn:ngsi-ld:Vehicle:check-{uuid.uuid4()}")),
+        "patch": http(
+            "PATCH", f"{base}/{patch_prefix}0/attrs", {"speed": {"type": "Property", "value": 1}}
+        ),
+    }
+    for scenario, got in checks.items():
+        if got != EXPECTED_STATUS[scenario]:
+            raise SystemExit(
+                f"{server.name}: {scenario} answered {got}, expected {EXPECTED_STATUS[scenario]}"
+            )
+
+
+# -- load generators ---------------------------------------------------------------------------
+
+
+def _wrk_time_ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if not m:
+        return float("nan")
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(output: str) -> Result:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    sock = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = int(non2xx.group(1)) if non2xx else 0
+    if sock:
+        errors += sum(int(g) for g in sock.groups())
+    return Result(
+        rps=rps,
+        p50_ms=_wrk_time_ms(p50.group(1)) if p50 else float("nan"),
+        p99_ms=_wrk_time_ms(p99.group(1)) if p99 else float("nan"),
+        requests=requests,
+        errors=errors,
+    )
+
+
+def run_wrk(server: Server, scenario: str, args: argparse.Namespace, duration: float,
+            patch_prefix: str, run_id: str) -> Result:
+    script = ROOT / "bench" / "scenarios" / f"{scenario}.lua"
+    url = server.url + (f"/ngsi-ld/v1/entities/{GET_ID}" if scenario == "get" else "")
+    cmd = [
+        *pinned(LOADGEN_CPU),
+        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(duration))}s",
+        "--latency", "-s", str(script), url,
+    ]
+    if scenario == "post":
+        cmd += ["--", run_id]
+    elif scenario == "patch":
+        cmd += ["--", patch_prefix, str(args.patch_entities)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return parse_wrk(out)
+
+
+def run_python(server: Server, scenario: str, args: argparse.Namespace, duration: float,
+               patch_prefix: str, run_id: str) -> Result:
+    cmd = [
+        *pinned(LOADGEN_CPU),
+        sys.executable, "-m", "bench.loadgen", "--url", server.url, "--scenario", scenario,
+        "--connections", str(args.connections), "--duration", str(duration),
+        "--entity-id", GET_ID, "--prefix", patch_prefix, "--count", str(args.patch_entities),
+        "--run", run_id,
+    ]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    data = json.loads(out)
+    return Result(data["rps"], data["p50_ms"], data["p99_ms"], data["requests"], data["errors"])
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = platform.processor() or "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}"
+
+
+def wrk_version() -> str:
+    try:
+        out = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        return "wrk"
+    m = re.search(r"wrk (\S+)", out)
+    return f"wrk {m.group(1)}" if m else "wrk"
+
+
+def report(results: dict[str, dict[str, Result]], args: argparse.Namespace, loadgen: str) -> str:
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"# Agora benchmark, {when}",
+        "",
+        f"- machine: {machine()}",
+        f"- servers pinned to CPU {SERVER_CPU}, load generator pinned to CPU {LOADGEN_CPU}"
+        if pinned(LOADGEN_CPU) else "- taskset unavailable: processes not pinned",
+        f"- load generator: {loadgen}, {args.connections} connections, "
+        f"{args.duration:g} s per measurement after {args.warmup:g} s warm-up",
+        f"- broker store: {'SQLite (temp dir)' if args.store == 'sqlite' else 'MongoDB wire'}",
+        "- baseline: bench/baseline.py (aiohttp + uvloop + orjson, no storage)",
+        "",
+        "| Scenario | Baseline req/s | Agora req/s | Ratio | Target | "
+        "Baseline p50 / p99 ms | Agora p50 / p99 ms | Errors (base/agora) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario, pair in results.items():
+        base, agora = pair["baseline"], pair["broker"]
+        ratio = agora.rps / base.rps if base.rps else float("nan")
+        target = TARGETS[scenario]
+        verdict = "met" if ratio >= target else "missed"
+        lines.append(
+            f"| {TITLES[scenario]} | {base.rps:,.0f} | {agora.rps:,.0f} | {ratio:.2f} | "
+            f"≥ {target:.2f} ({verdict}) | {base.p50_ms:.2f} / {base.p99_ms:.2f} | "
+            f"{agora.p50_ms:.2f} / {agora.p99_ms:.2f} | {base.errors} / {agora.errors} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Agora vs bare aiohttp baseline")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--store", choices=("sqlite", "mongo"), default="sqlite")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--patch-entities", type=int, default=500)
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "latest.md"))
+    args = parser.parse_args(argv)
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    for s in scenarios:
+        if s not in SCENARIOS:
+            parser.error(f"unknown scenario {s!r} (choose from {', '.join(SCENARIOS)})")
+
+    use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and shutil.which("wrk"))
+    if args.loadgen == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed")
+    measure = run_wrk if use_wrk else run_python
+    loadgen = (
+        f"{wrk_version()} ({args.threads} thread, Lua scripts in bench/scenarios)"
+        if use_wrk else "bench/loadgen.py (Python asyncio, keep-alive)"
+    )
+    print(f"load generator: {loadgen}", flush=True)
+
+    patch_prefix = f"urn:ngsi-ld:Vehicle:patch-{uuid.uuid4().hex[:8]}-"
+    results: dict[str, dict[str, Result]] = {}
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="agora-bench-")))
+        env = {"AGORA_LOG_LEVEL": "WARNING", "AGORA_ACCESS_LOG": "false"}
+        if args.store == "sqlite":
+            store = f"sqlite:///{tmp / 'bench.db'}"
+        else:
+            store = stack.enter_context(mongo_wire_server())
+            env["AGORA_MONGO_DB_PREFIX"] = f"agora-bench-{uuid.uuid4().hex[:8]}"
+        base_port, broker_port = free_port(), free_port()
+        baseline = stack.enter_context(serve(
+            "baseline",
+            [sys.executable, str(ROOT / "bench" / "baseline.py"), "--port", str(base_port)],
+            base_port, log=tmp / "baseline.log",
+        ))
+        broker = stack.enter_context(serve(
+            "agora",
+            [venv_bin("agora"), "serve", "--host", "127.0.0.1", "--port", str(broker_port),
+             "--store", store],
+            broker_port, env=env, log=tmp / "agora.log",
+        ))
+        for server in (baseline, broker):
+            prepare(server, patch_prefix, args.patch_entities if "patch" in scenarios else 1)
+        for scenario in scenarios:
+            results[scenario] = {}
+            for key, server in (("baseline", baseline), ("broker", broker)):
+                run_id = uuid.uuid4().hex[:8]
+                if args.warmup > 0:
+                    measure(server, scenario, args, args.warmup, patch_prefix, "w" + run_id)
+                result = measure(server, scenario, args, args.duration, patch_prefix, run_id)
+                results[scenario][key] = result
+                print(
+                    f"{scenario:5} {key:8} {result.rps:10,.0f} req/s  p50 {result.p50_ms:.2f} ms"
+                    f"  p99 {result.p99_ms:.2f} ms  errors {result.errors}",
+                    flush=True,
+                )
+    table = report(results, args, loadgen)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(table)
+    print()
+    print(table)
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

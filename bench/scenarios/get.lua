@@ -1,0 +1,3 @@
+-- GET one entity by id (the same id every time).
+wrk.method = "GET"
+wrk.headers["Accept"] = "application/json"
