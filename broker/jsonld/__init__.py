@@ -7,10 +7,19 @@ Public surface (used by model/, services/, api/):
   @context and cached.
 - `ContextResolver`: turns a request's @context (Link header URL, inline string/list/object,
   or none) into a TermMap, fetching remote contexts with timeout, size cap, cache and the
-  private-address guard; keeps the /jsonldContexts registry.
+  private-address guard; keeps the /jsonldContexts registry (`ContextRecord`), whose Hosted
+  records outlive the process through a `ContextPersistence`.
 """
 
 from broker.jsonld.context import CORE_CONTEXT_URL, CORE_CONTEXT_URLS, TermMap
-from broker.jsonld.resolver import ContextRecord, ContextResolver
+from broker.jsonld.records import ContextPersistence, ContextRecord
+from broker.jsonld.resolver import ContextResolver
 
-__all__ = ["CORE_CONTEXT_URL", "CORE_CONTEXT_URLS", "ContextRecord", "ContextResolver", "TermMap"]
+__all__ = [
+    "CORE_CONTEXT_URL",
+    "CORE_CONTEXT_URLS",
+    "ContextPersistence",
+    "ContextRecord",
+    "ContextResolver",
+    "TermMap",
+]

@@ -101,7 +101,11 @@ def _options(documents: Mapping[str, Any]) -> dict[str, Any]:
     loader = _loader(documents)
     # A private resolver cache per call: pyld's shared cache would keep remote documents
     # beyond the broker's own TTL.
-    return {"base": "", "documentLoader": loader, "contextResolver": PyldContextResolver({}, loader)}
+    return {
+        "base": "",
+        "documentLoader": loader,
+        "contextResolver": PyldContextResolver({}, loader),
+    }
 
 
 _processor = jsonld.JsonLdProcessor()
