@@ -50,8 +50,10 @@ from broker.types import ATTRIBUTE_TYPES, VALUE_MEMBER, ExpandedAttrs, ExpandedE
 ENTITY_MEMBERS = frozenset({"id", "@id", "type", "@type", "scope", "@context"})
 """Members of an entity (clause 4.5.1) that are not attributes."""
 
-SYSTEM_MEMBERS = frozenset({"createdAt", "modifiedAt", "deletedAt", "instanceId"})
-"""System generated members: ignored in input (clause 5.2.2)."""
+ENTITY_SYSTEM_MEMBERS = frozenset({"createdAt", "modifiedAt", "deletedAt"})
+SYSTEM_MEMBERS = ENTITY_SYSTEM_MEMBERS | {"instanceId"}
+"""System generated members (of an entity; of an attribute instance also "instanceId"):
+ignored in input (clause 5.2.2)."""
 
 RESERVED_NAMES = frozenset(
     {
@@ -289,7 +291,9 @@ class _Expander:
         return list(out)
 
     def attrs(self, payload: dict[str, Any], max_attributes: int) -> ExpandedAttrs:
-        names = [k for k in payload if k not in ENTITY_MEMBERS and k not in SYSTEM_MEMBERS]
+        names = [
+            k for k in payload if k not in ENTITY_MEMBERS and k not in ENTITY_SYSTEM_MEMBERS
+        ]
         if len(names) > max_attributes:
             raise BadRequestData(
                 f"the entity has {len(names)} attributes; at most {max_attributes} are allowed"
