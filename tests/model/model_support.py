@@ -49,7 +49,9 @@ terms_ = st.from_regex(r"[a-z][a-zA-Z0-9]{0,7}", fullmatch=True).filter(
 )
 names = terms_.map(iri)
 uris = st.from_regex(r"urn:ngsi-ld:[A-Z][a-z]{0,5}:[a-z0-9]{1,6}", fullmatch=True)
-datetimes = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)).map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z")
+datetimes = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)).map(
+    lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
+)
 texts = st.text(max_size=8).filter(lambda s: s != NGSI_LD_NULL)
 keys = st.text(alphabet="abcxyz_", min_size=1, max_size=3)
 

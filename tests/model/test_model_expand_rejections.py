@@ -107,7 +107,8 @@ def test_unknown_attribute_type_is_rejected(terms: Any) -> None:
 
 
 def test_property_value_null_is_rejected(terms: Any) -> None:
-    err = rejected_attr(terms, {"type": "Property", "value": None}, match="'value' must not be null")
+    err = rejected_attr(terms, {"type": "Property", "value": None},
+                        match="'value' must not be null")
     assert err.detail.startswith("attribute 'speed': ")
 
 
