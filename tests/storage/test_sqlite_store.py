@@ -1,0 +1,190 @@
+"""What is particular to the SQLite store: its URL, schema versioning, pragmas, the group
+commit writer and the `entity_types` side table the query engine relies on."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from store_support import EX, simple_entity
+
+from broker.settings import Settings
+from broker.storage.base import StoreError
+from broker.storage.sqlite import SqliteStore, parse_sqlite_url
+from broker.storage.sqlite.schema import SCHEMA_VERSION
+from broker.types import DEFAULT_TENANT
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite:///data/agora.db", "data/agora.db"),
+        ("sqlite:////var/lib/agora/agora.db", "/var/lib/agora/agora.db"),
+        ("sqlite://:memory:", ":memory:"),
+        ("sqlite:///:memory:", ":memory:"),
+    ],
+)
+def test_sqlite_url_names_a_path(url: str, path: str) -> None:
+    assert parse_sqlite_url(url) == path
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:relative.db", "mongodb://x/"])
+def test_sqlite_url_without_a_path_is_rejected(url: str) -> None:
+    with pytest.raises(ValueError, match="sqlite"):
+        parse_sqlite_url(url)
+
+
+def test_unknown_synchronous_level_is_rejected() -> None:
+    with pytest.raises(ValueError, match="sqlite_synchronous"):
+        SqliteStore(":memory:", Settings(sqlite_synchronous="SOMETIMES"))
+
+
+async def _started(path: str, **overrides: object) -> SqliteStore:
+    store = SqliteStore(path, Settings(**overrides))  # type: ignore[arg-type]
+    await store.start()
+    return store
+
+
+async def test_new_file_gets_its_directory_wal_and_current_schema(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "agora.db"
+    store = await _started(str(path), sqlite_synchronous="FULL")
+    try:
+        assert path.exists()
+        conn = sqlite3.connect(path)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        conn.close()
+        level = await store.writer.submit(
+            lambda c: c.execute("PRAGMA synchronous").fetchone()[0]
+        )
+        assert level == 2  # FULL
+    finally:
+        await store.close()
+
+
+async def test_reopening_keeps_the_schema_version(tmp_path: Path) -> None:
+    path = str(tmp_path / "agora.db")
+    await (await _started(path)).close()
+    store = await _started(path)
+    await store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+async def test_a_schema_newer_than_the_broker_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "agora.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    store = SqliteStore(str(path), Settings())
+    with pytest.raises(StoreError, match="newer"):
+        await store.start()
+
+
+async def test_memory_database_is_one_database_for_every_connection() -> None:
+    store = await _started(":memory:", sqlite_readers=4)
+    try:
+        sent = [simple_entity(f"urn:ngsi-ld:T:{i}") for i in range(50)]
+        await asyncio.gather(*(store.create_entity(DEFAULT_TENANT, e) for e in sent))
+        got = await asyncio.gather(
+            *(store.get_entity(DEFAULT_TENANT, e["id"]) for e in sent * 4)
+        )
+        assert got == sent * 4
+    finally:
+        await store.close()
+
+
+async def test_two_memory_stores_do_not_share_data() -> None:
+    one, two = await _started(":memory:"), await _started(":memory:")
+    try:
+        await one.create_entity(DEFAULT_TENANT, simple_entity("urn:ngsi-ld:T:1"))
+        assert await two.get_entity(DEFAULT_TENANT, "urn:ngsi-ld:T:1") is None
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_concurrent_writes_share_transactions(tmp_path: Path) -> None:
+    store = await _started(str(tmp_path / "agora.db"), group_commit_max=64)
+    try:
+        before = store.writer.groups_committed
+        await asyncio.gather(
+            *(store.create_entity("t", simple_entity(f"urn:x:{i}")) for i in range(640))
+        )
+        commits = store.writer.groups_committed - before
+        assert 10 <= commits < 640 / 4, commits
+    finally:
+        await store.close()
+
+
+async def test_a_failing_write_rolls_back_only_its_own_changes(tmp_path: Path) -> None:
+    store = await _started(str(tmp_path / "agora.db"))
+
+    def half_done_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO contexts (id, record) VALUES ('half', '{}')")
+        raise RuntimeError("boom")
+
+    try:
+        results = await asyncio.gather(
+            store.save_context({"id": "before"}),
+            store.writer.submit(half_done_then_fail),
+            store.save_context({"id": "after"}),
+            return_exceptions=True,
+        )
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], RuntimeError)
+        assert [c["id"] for c in await store.load_contexts()] == ["after", "before"]
+    finally:
+        await store.close()
+
+
+async def test_entity_types_follow_create_replace_and_delete(tmp_path: Path) -> None:
+    store = await _started(str(tmp_path / "agora.db"))
+
+    async def types_of(entity_id: str) -> list[str]:
+        def query(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT type FROM entity_types WHERE tenant = 't' AND id = ? ORDER BY type",
+                (entity_id,),
+            )
+            return [r[0] for r in rows]
+
+        return await store.readers.run(query)
+
+    try:
+        entity = simple_entity("urn:x:1", kind="A")
+        entity["type"].append(EX + "B")
+        await store.create_entity("t", entity)
+        assert await types_of("urn:x:1") == [EX + "A", EX + "B"]
+        await store.replace_entity("t", simple_entity("urn:x:1", kind="C"))
+        assert await types_of("urn:x:1") == [EX + "C"]
+        await store.delete_entity("t", "urn:x:1")
+        assert await types_of("urn:x:1") == []
+    finally:
+        await store.close()
+
+
+async def test_documents_are_json_text_that_json1_can_read(tmp_path: Path) -> None:
+    path = tmp_path / "agora.db"
+    store = await _started(str(path))
+    await store.create_entity("t", simple_entity("urn:x:1", speed=80))
+    await store.close()
+    conn = sqlite3.connect(path)
+    kind, speed = conn.execute(
+        "SELECT typeof(doc), json_extract(doc, '$.attrs.\"' || ? || '\"[0].value') "
+        "FROM entities WHERE id = 'urn:x:1'",
+        (EX + "speed",),
+    ).fetchone()
+    conn.close()
+    assert (kind, speed) == ("text", 80)
+
+
+async def test_reads_fail_with_store_error_once_closed(tmp_path: Path) -> None:
+    store = await _started(str(tmp_path / "agora.db"))
+    await store.close()
+    with pytest.raises(StoreError):
+        await store.get_entity(DEFAULT_TENANT, "urn:x:1")
+    assert await store.ping() is False
