@@ -29,7 +29,13 @@ from broker.api.state import STATE, AppState
 from broker.errors import BadRequestData, ResourceNotFound
 from broker.jsonld import TermMap
 from broker.model import validate
-from broker.model.expand import expand_attribute, expand_attrs, expand_entity
+from broker.model.expand import (
+    ExpandedFragment,
+    expand_attribute,
+    expand_attribute_name,
+    expand_entity,
+    expand_fragment,
+)
 from broker.model.operations import UpdateResult
 from broker.model.render import Form, RenderOptions, render_attribute, render_entity, render_feature
 from broker.services.entities import utc_now
@@ -56,9 +62,7 @@ def _entity_id(request: web.Request) -> str:
 
 
 def _attr_name(request: web.Request, terms: TermMap) -> str:
-    name = request.match_info["attrId"]
-    validate.check_attribute_name(name, field="attrId")
-    return terms.expand_term(name)
+    return expand_attribute_name(request.match_info["attrId"], terms)
 
 
 def _key_values_input(options: set[str]) -> bool:
@@ -101,7 +105,8 @@ def _expanded_set(
         if members and item in ENTITY_MEMBERS:
             out.add(item)
         else:
-            validate.check_attribute_name(item, field=name)
+            if not validate.is_valid_name(item):
+                raise BadRequestData(f"'{item}' is not a valid attribute name", field=name)
             out.add(terms.expand_term(item))
     return frozenset(out)
 
@@ -122,18 +127,30 @@ def _result_response(request: web.Request, result: UpdateResult, terms: TermMap)
     return respond(request, _update_result(result, terms), terms, JSON, status=207)
 
 
-def _split_fragment(body: Any, entity_id: str) -> tuple[dict[str, Any], Any]:
-    """An attribute fragment without @context/id/type; `type` returned apart (or None)."""
-    if not isinstance(body, dict):
-        raise BadRequestData("the request body must be a JSON object", field="body")
-    fragment = dict(body)
-    fragment.pop("@context", None)
-    body_id = fragment.pop("id", None)
-    if body_id is not None and body_id != entity_id:
-        raise BadRequestData(
-            f"the body's id '{body_id}' differs from the entity id in the URL", field="id"
-        )
-    return fragment, fragment.pop("type", None)
+def _fragment(
+    request: web.Request,
+    body: Any,
+    terms: TermMap,
+    entity_id: str,
+    *,
+    options: set[str],
+    allow_null: bool,
+) -> ExpandedFragment:
+    """An Entity Fragment (clause 5.4) addressed to `entity_id`: its id, if any, must match."""
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k != "@context"}
+        if body.get("id", entity_id) != entity_id:
+            raise BadRequestData(
+                f"the body's id '{body['id']}' differs from the entity id in the URL", field="id"
+            )
+    return expand_fragment(
+        body,
+        terms,
+        now=utc_now(),
+        key_values=_key_values_input(options),
+        allow_null=allow_null,
+        max_attributes=request.app[STATE].settings.max_attributes,
+    )
 
 
 # -- entities -------------------------------------------------------------------------
@@ -211,22 +228,8 @@ async def merge_entity(request: web.Request) -> web.Response:
     options = options_of(request, WRITE_OPTIONS)
     body, context = await read_body(request, media=(*JSON_OR_LD, MERGE_PATCH))
     terms = await state.resolver.resolve(context)
-    fragment, types = _split_fragment(body, entity_id)
-    attrs = expand_attrs(
-        fragment,
-        terms,
-        now=utc_now(),
-        key_values=_key_values_input(options),
-        allow_null=True,
-        max_attributes=state.settings.max_attributes,
-    )
-    expanded_types = None
-    if types is not None:
-        type_list = types if isinstance(types, list) else [types]
-        for t in type_list:
-            validate.check_type_name(t, field="type")
-        expanded_types = [terms.expand_term(t) for t in type_list]
-    await state.entities.merge(tenant, entity_id, attrs, expanded_types)
+    fragment = _fragment(request, body, terms, entity_id, options=options, allow_null=True)
+    await state.entities.merge(tenant, entity_id, fragment)
     return web.Response(status=204)
 
 
@@ -247,18 +250,9 @@ async def append_attributes(request: web.Request) -> web.Response:
     options = options_of(request, APPEND_OPTIONS)
     body, context = await read_body(request)
     terms = await state.resolver.resolve(context)
-    fragment, types = _split_fragment(body, entity_id)
-    if types is not None:
-        raise BadRequestData("an attribute fragment cannot change the type", field="type")
-    attrs = expand_attrs(
-        fragment,
-        terms,
-        now=utc_now(),
-        key_values=_key_values_input(options),
-        max_attributes=state.settings.max_attributes,
-    )
+    fragment = _fragment(request, body, terms, entity_id, options=options, allow_null=False)
     result = await state.entities.append_attrs(
-        tenant, entity_id, attrs, overwrite="noOverwrite" not in options
+        tenant, entity_id, fragment, overwrite="noOverwrite" not in options
     )
     return _result_response(request, result, terms)
 
@@ -270,18 +264,8 @@ async def update_attributes(request: web.Request) -> web.Response:
     options = options_of(request, WRITE_OPTIONS)
     body, context = await read_body(request)
     terms = await state.resolver.resolve(context)
-    fragment, types = _split_fragment(body, entity_id)
-    if types is not None:
-        raise BadRequestData("an attribute fragment cannot change the type", field="type")
-    attrs = expand_attrs(
-        fragment,
-        terms,
-        now=utc_now(),
-        key_values=_key_values_input(options),
-        allow_null=True,
-        max_attributes=state.settings.max_attributes,
-    )
-    result = await state.entities.update_attrs(tenant, entity_id, attrs)
+    fragment = _fragment(request, body, terms, entity_id, options=options, allow_null=True)
+    result = await state.entities.update_attrs(tenant, entity_id, fragment)
     return _result_response(request, result, terms)
 
 

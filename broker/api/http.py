@@ -100,9 +100,13 @@ def negotiate(request: web.Request, offered: tuple[str, ...]) -> str:
 
 
 async def read_body(
-    request: web.Request, *, media: tuple[str, ...] = JSON_OR_LD
+    request: web.Request, *, media: tuple[str, ...] = JSON_OR_LD, context_in_body: bool = False
 ) -> tuple[Any, Any]:
-    """The parsed JSON body and the @context that applies to it (None = core context only)."""
+    """The parsed JSON body and the @context that applies to it (None = core context only).
+
+    `context_in_body`: the body is itself an @context document (POST /jsonldContexts), so an
+    @context member is expected whatever the Content-Type.
+    """
     if "Content-Type" not in request.headers:
         raise UnsupportedMediaType("Content-Type is missing", field="Content-Type")
     ctype = request.content_type
@@ -123,6 +127,8 @@ async def read_body(
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(f"request body is not valid JSON: {exc}", field="body") from None
+    if context_in_body:
+        return body, None
     if ctype == LD_JSON:
         if not isinstance(body, dict) or "@context" not in body:
             raise BadRequestData(

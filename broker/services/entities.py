@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from broker.errors import AlreadyExists, NonexistentTenant, ResourceNotFound
 from broker.events import ChangeEvent, EventBus
 from broker.model import operations
+from broker.model.expand import ExpandedFragment
 from broker.model.operations import UpdateResult
 from broker.storage.base import DuplicateEntity, EntityStore
-from broker.types import DEFAULT_TENANT, ExpandedAttrs, ExpandedEntity, Instance
+from broker.types import DEFAULT_TENANT, ExpandedEntity, Instance
 
 
 def utc_now() -> str:
@@ -84,27 +85,31 @@ class EntityService:
             old, new, now=utc_now()
         ))
 
-    async def merge(
-        self, tenant: str, entity_id: str, attrs: ExpandedAttrs, types: list[str] | None = None
-    ) -> None:
+    async def merge(self, tenant: str, entity_id: str, fragment: ExpandedFragment) -> None:
         def apply(old: ExpandedEntity) -> ExpandedEntity:
-            now = utc_now()
-            merged = operations.merge_entity(old, attrs, now=now)
-            if types:
-                merged = {**merged, "type": _union(merged["type"], types), "modifiedAt": now}
-            return merged
+            new, _ = operations.merge_entity(
+                old, fragment.attrs, now=utc_now(), types=fragment.types, scope=fragment.scope
+            )
+            return new
 
         await self._modify(tenant, entity_id, apply)
 
     # -- attributes ---------------------------------------------------------------------
 
     async def append_attrs(
-        self, tenant: str, entity_id: str, attrs: ExpandedAttrs, *, overwrite: bool
+        self, tenant: str, entity_id: str, fragment: ExpandedFragment, *, overwrite: bool
     ) -> UpdateResult:
         result: list[UpdateResult] = []
 
         def apply(old: ExpandedEntity) -> ExpandedEntity:
-            new, res = operations.append_attrs(old, attrs, now=utc_now(), overwrite=overwrite)
+            new, res = operations.append_attrs(
+                old,
+                fragment.attrs,
+                now=utc_now(),
+                overwrite=overwrite,
+                types=fragment.types,
+                scope=fragment.scope,
+            )
             result.append(res)
             return new
 
@@ -112,12 +117,14 @@ class EntityService:
         return result[0]
 
     async def update_attrs(
-        self, tenant: str, entity_id: str, attrs: ExpandedAttrs
+        self, tenant: str, entity_id: str, fragment: ExpandedFragment
     ) -> UpdateResult:
         result: list[UpdateResult] = []
 
         def apply(old: ExpandedEntity) -> ExpandedEntity:
-            new, res = operations.update_attrs(old, attrs, now=utc_now())
+            new, res = operations.update_attrs(
+                old, fragment.attrs, now=utc_now(), types=fragment.types, scope=fragment.scope
+            )
             result.append(res)
             return new
 
@@ -163,7 +170,3 @@ class EntityService:
                 raise ResourceNotFound(f"entity '{entity_id}' not found", field="entityId")
         self.bus.publish(ChangeEvent(tenant, "entityUpdated", entity_id, old, new))
         return new
-
-
-def _union(current: list[str], extra: list[str]) -> list[str]:
-    return current + [t for t in extra if t not in current]
