@@ -29,6 +29,8 @@ from conformance_tests.samples import (
     unwrap,
 )
 
+ROUTE = ["urn:ngsi-ld:City:Antwerp", "urn:ngsi-ld:City:Rotterdam"]
+
 
 @dataclass
 class Mode:
@@ -90,7 +92,7 @@ def test_round_trip_concise_is_correct(client: Client, mode: Mode, posted: dict[
     assert unwrap(got["category"], "vocab") == "non-commercial"
     assert got["config"] == {"json": posted["config"]["json"]}
     assert unwrap(got["tyreTreadDepths"], "valueList") == posted["tyreTreadDepths"]["valueList"]
-    assert object_list(got["route"]) == object_list(posted["route"])
+    assert object_list(got["route"]) == ROUTE
     assert set(got) == set(posted)
 
 
@@ -104,7 +106,7 @@ def test_round_trip_key_values_is_correct(
     assert unwrap(got["category"], "vocab") == "non-commercial"
     assert unwrap(got["config"], "json") == posted["config"]["json"]
     assert unwrap(got["tyreTreadDepths"], "valueList") == posted["tyreTreadDepths"]["valueList"]
-    assert object_list(got["route"]) == object_list(posted["route"])
+    assert object_list(got["route"]) == ROUTE
     assert set(got) == set(posted)
 
 
