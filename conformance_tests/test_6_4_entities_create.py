@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -15,8 +17,10 @@ from conformance_tests.client import (
     JSONLD,
     Client,
     assert_problem,
+    entity_path,
     new_id,
 )
+from conformance_tests.conftest import Target
 from conformance_tests.samples import INVALID_GEOMETRIES, POINT, vehicle
 
 ENTITIES = f"{API}/entities"
@@ -305,3 +309,37 @@ def test_create_entity_just_under_max_body_bytes_is_accepted(client: Client) -> 
     entity["notes"]["value"] = "x" * (MAX_BODY_BYTES - overhead - 64)
     r = client.post(ENTITIES, json=entity)
     assert r.status == 201, r
+
+
+@pytest.mark.parametrize(
+    "entity_id",
+    [
+        "http://example.org/vehicles/{u}",
+        "https://example.org/a/{u}?c=d#e",
+        "urn:ngsi-ld:Vehicle:Málaga-{u}",
+        "urn:ngsi-ld:Vehicle:with%25percent-{u}",
+    ],
+    ids=["http_url", "url_with_query_and_fragment", "iri_with_unicode", "percent"],
+)
+def test_entity_with_any_uri_id_can_be_created_retrieved_and_deleted(
+    client: Client, entity_id: str
+) -> None:
+    entity_id = entity_id.format(u=uuid.uuid4().hex)
+    entity = vehicle(entity_id)
+    r = client.post(ENTITIES, json=entity)
+    assert r.status == 201, r
+    assert client.entity(entity_id) == entity
+    assert client.delete(entity_path(entity_id)).status == 204
+    assert not client.exists(entity_id)
+
+
+def test_concurrent_creates_of_one_id_succeed_exactly_once(target: Target) -> None:
+    entity = vehicle()
+
+    def create(i: int) -> int:
+        body = {**entity, "brandName": {"type": "Property", "value": f"maker-{i}"}}
+        return target.client().post(ENTITIES, json=body).status
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(create, range(16)))
+    assert sorted(statuses) == [201] + [409] * 15, statuses

@@ -3,6 +3,7 @@ PATCH (Update Attributes, 6.6.3.2 / 5.6.2), with the UpdateResult of 5.2.18 on 2
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from conformance_tests.client import (
@@ -13,6 +14,7 @@ from conformance_tests.client import (
     attrs_path,
     canonical,
 )
+from conformance_tests.conftest import Target
 from conformance_tests.samples import INVALID_GEOMETRIES, vehicle
 
 GPS = "urn:ngsi-ld:Dataset:gps"
@@ -244,3 +246,37 @@ def test_update_with_forbidden_character_in_name_is_400(client: Client) -> None:
     r = client.patch(attrs_path(entity["id"]), json={"sp=eed": {"type": "Property", "value": 1}})
     assert_problem(r, 400, "BadRequestData")
     assert _snapshot(client, entity["id"]) == before
+
+
+def test_concurrent_appends_of_different_attributes_lose_none(target: Target) -> None:
+    client = target.client()
+    entity = vehicle()
+    client.create(entity)
+
+    def append(i: int) -> int:
+        fragment = {f"counter{i}": {"type": "Property", "value": i}}
+        return target.client().post(attrs_path(entity["id"]), json=fragment).status
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(append, range(32)))
+    assert statuses == [204] * 32, statuses
+    got = client.entity(entity["id"])
+    assert {f"counter{i}" for i in range(32)} <= set(got)
+    assert all(got[f"counter{i}"]["value"] == i for i in range(32))
+
+
+def test_concurrent_updates_of_different_attributes_lose_none(target: Target) -> None:
+    client = target.client()
+    attrs = {f"counter{i}": {"type": "Property", "value": 0} for i in range(16)}
+    entity = vehicle(**attrs)
+    client.create(entity)
+
+    def update(i: int) -> int:
+        fragment = {f"counter{i}": {"type": "Property", "value": i + 100}}
+        return target.client().patch(attrs_path(entity["id"]), json=fragment).status
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(update, range(16)))
+    assert statuses == [204] * 16, statuses
+    got = client.entity(entity["id"])
+    assert [got[f"counter{i}"]["value"] for i in range(16)] == [i + 100 for i in range(16)]
