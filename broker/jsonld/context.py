@@ -194,7 +194,7 @@ class TermMap:
                     continue
                 if layer is self._user and prefix in self._core.terms:
                     continue
-                candidate = f"{prefix}:{iri[len(prefix_iri):]}"
+                candidate = f"{prefix}:{iri[len(prefix_iri) :]}"
                 if self._definition(candidate) is not None:
                     continue
                 if best is None or (len(candidate), candidate) < (len(best), best):

@@ -3,7 +3,8 @@
 pyld runs the JSON-LD 1.1 Context Processing algorithm once per distinct @context; what the
 broker keeps is the result as immutable `Definitions` that `TermMap` turns into dict lookups.
 pyld never touches the network here: every remote document must already have been fetched
-(or be bundled) and is handed over in `documents`; the loader refuses anything else.
+and is handed over in `documents` (core context URLs are answered from the bundle); the
+loader refuses anything else.
 
 How the core context is combined with a user context (ETSI GS CIM 009 clauses 5.5.5 and
 5.5.7): the core @context is protected and "has absolute precedence, regardless of its
@@ -26,7 +27,7 @@ from typing import Any
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver as PyldContextResolver
 
-from broker.jsonld.core import core_context_document
+from broker.jsonld.core import core_context_document, is_core_url
 
 # JSON-LD 1.1 keywords as pyld knows them; a term equal to one of these expands to itself.
 KEYWORDS = frozenset(jsonld.KEYWORDS)
@@ -78,14 +79,15 @@ Loader = Callable[..., dict[str, Any]]
 
 def _loader(documents: Mapping[str, Any]) -> Loader:
     def load(url: str, options: Any = None) -> dict[str, Any]:
-        try:
-            document = documents[url]
-        except KeyError:
+        document = documents.get(url)
+        if document is None and is_core_url(url):
+            document = core_context_document()
+        if document is None:
             raise jsonld.JsonLdError(
                 f"{url} is not available offline",
                 "jsonld.LoadDocumentError",
                 code="loading remote context failed",
-            ) from None
+            )
         return {
             "contentType": "application/ld+json",
             "contextUrl": None,

@@ -279,7 +279,7 @@ class ContextResolver:
         stored = self._registry.served_at(url)
         if stored is None and url.startswith(LOCAL_BASE):
             raise LdContextNotAvailable(
-                f"@context {url[len(LOCAL_BASE):]} could not be retrieved: no such @context "
+                f"@context {url[len(LOCAL_BASE) :]} could not be retrieved: no such @context "
                 "is stored"
             )
         if stored is not None:

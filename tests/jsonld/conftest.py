@@ -1,0 +1,49 @@
+"""Fixtures for the jsonld tests: a context server on 127.0.0.1 and resolvers that reach it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from jsonld_support import Clock, ContextServer, MakeResolver
+
+from broker.jsonld import ContextResolver
+from broker.settings import Settings
+
+
+@pytest.fixture
+async def context_server() -> AsyncIterator[ContextServer]:
+    server = ContextServer()
+    app = web.Application()
+    app.router.add_route("GET", "/{tail:.*}", server.handle)
+    test_server = TestServer(app, host="127.0.0.1")
+    await test_server.start_server()
+    server.base = str(test_server.make_url("")).rstrip("/")
+    yield server
+    await test_server.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def make_resolver(clock: Clock) -> AsyncIterator[MakeResolver]:
+    """Resolvers that may reach 127.0.0.1 (`allow_private_urls=True` unless overridden)."""
+    made: list[ContextResolver] = []
+
+    async def make(persistence: Any = None, **overrides: Any) -> ContextResolver:
+        options: dict[str, Any] = {"allow_private_urls": True, "context_fetch_timeout": 2.0}
+        options.update(overrides)
+        resolver = ContextResolver(Settings(**options), persistence, clock=clock)
+        await resolver.start()
+        made.append(resolver)
+        return resolver
+
+    yield make
+    for resolver in made:
+        await resolver.close()
