@@ -38,6 +38,8 @@ class SqliteStore:
         self._settings = settings
         self._writer: GroupCommitWriter | None = None
         self._readers: ReaderPool | None = None
+        # Tenants are never removed, so a tenant once seen needs no further lookups.
+        self._known_tenants: set[str] = {DEFAULT_TENANT}
 
     async def start(self) -> None:
         try:
@@ -85,14 +87,17 @@ class SqliteStore:
     # -- tenants ---------------------------------------------------------------------------
 
     async def tenant_exists(self, tenant: str) -> bool:
-        if tenant == DEFAULT_TENANT:
+        if tenant in self._known_tenants:
             return True
 
         def query(conn: sqlite3.Connection) -> bool:
             row = conn.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant,)).fetchone()
             return row is not None
 
-        return await self.readers.run(query)
+        found = await self.readers.run(query)
+        if found:
+            self._known_tenants.add(tenant)
+        return found
 
     async def list_tenants(self) -> list[str]:
         def query(conn: sqlite3.Connection) -> list[str]:
@@ -121,6 +126,7 @@ class SqliteStore:
             _insert_types(conn, tenant, entity_id, types)
 
         await self.writer.submit(op)
+        self._known_tenants.add(tenant)
 
     async def get_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
         def query(conn: sqlite3.Connection) -> ExpandedEntity | None:
