@@ -44,11 +44,20 @@ def iri(term: str) -> str:
 
 # -- scalar pieces -------------------------------------------------------------------------
 
-terms_ = st.from_regex(r"[a-z][a-zA-Z0-9]{0,7}", fullmatch=True).filter(
-    lambda t: t not in RESERVED_NAMES and t not in CORE_TERMS
+VOCABULARY = [
+    term
+    for term in (
+        "speed brandName isParked owner street category config depths route accuracy "
+        "providedBy temperature humidity área número 温度 x1 ex:colour ex:weight"
+    ).split()
+    if term not in RESERVED_NAMES and term not in CORE_TERMS
+]
+names = st.sampled_from(VOCABULARY).map(
+    lambda t: PREFIXES["ex"] + t[3:] if t.startswith("ex:") else iri(t)
 )
-names = terms_.map(iri)
-uris = st.from_regex(r"urn:ngsi-ld:[A-Z][a-z]{0,5}:[a-z0-9]{1,6}", fullmatch=True)
+uris = st.builds(
+    "urn:ngsi-ld:{}:{}".format, st.sampled_from(["Car", "Person", "Stop"]), st.integers(0, 999)
+)
 datetimes = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)).map(
     lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 )
@@ -64,7 +73,7 @@ json_scalars = st.one_of(
 json_values = st.recursive(
     st.one_of(st.none(), json_scalars),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
-    max_leaves=6,
+    max_leaves=4,
 )
 non_null_json = json_values.filter(lambda v: v is not None)
 
@@ -118,8 +127,14 @@ language_maps = st.dictionaries(
 vocabs = st.one_of(names, st.lists(names, min_size=1, max_size=3))
 objects = st.one_of(uris, st.lists(uris, min_size=1, max_size=3))
 
+property_values = st.one_of(
+    non_null_json,
+    points,
+    st.lists(st.dictionaries(keys, json_scalars, max_size=2), min_size=1, max_size=2),
+)
+
 _VALUE_STRATEGIES: dict[str, tuple[str, st.SearchStrategy[Any]]] = {
-    "Property": ("value", st.one_of(non_null_json, points)),
+    "Property": ("value", property_values),
     "GeoProperty": ("value", geometries),
     "Relationship": ("object", objects),
     "LanguageProperty": ("languageMap", language_maps),
@@ -146,7 +161,7 @@ def instances(draw: st.DrawFn, depth: int = 1, dataset_id: str | None = None) ->
     inst["createdAt"] = NOW
     inst["modifiedAt"] = NOW
     if depth > 0:
-        sub = draw(st.dictionaries(names, attributes(depth - 1), max_size=2))
+        sub = draw(st.dictionaries(names, attributes(depth - 1), max_size=1))
         if sub:
             inst["sub"] = sub
     return inst
@@ -154,7 +169,7 @@ def instances(draw: st.DrawFn, depth: int = 1, dataset_id: str | None = None) ->
 
 @st.composite
 def attributes(draw: st.DrawFn, depth: int = 1) -> list[dict[str, Any]]:
-    dataset_ids = draw(st.lists(uris, max_size=2, unique=True))
+    dataset_ids = draw(st.lists(uris, max_size=1))
     slots: list[str | None] = list(dataset_ids)
     if not slots or draw(st.booleans()):
         slots.insert(0, None)
@@ -169,15 +184,32 @@ def entities(draw: st.DrawFn) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         entity["scope"] = draw(
-            st.lists(st.from_regex(r"/[A-Za-z0-9_]{1,5}(/[A-Za-z0-9_]{1,5}){0,2}",
-                                   fullmatch=True), min_size=1, max_size=2, unique=True)
+            st.lists(st.sampled_from(["/Madrid", "/Madrid/Centro", "Sevilla", "/a_1/b/c"]),
+                     min_size=1, max_size=2, unique=True)
         )
     entity["createdAt"] = NOW
     entity["modifiedAt"] = NOW
-    entity["attrs"] = draw(st.dictionaries(names, attributes(), max_size=4))
+    entity["attrs"] = draw(st.dictionaries(names, attributes(), max_size=3))
     if draw(st.booleans()):
         entity["attrs"][LOCATION] = [
             {"type": "GeoProperty", "value": draw(geometries), "createdAt": NOW,
              "modifiedAt": NOW}
         ]
     return entity
+
+
+@st.composite
+def bare_property_entities(draw: st.DrawFn) -> dict[str, Any]:
+    """Entities whose attributes are lone default Property instances without members: the
+    ones concise writes as bare values."""
+    values = draw(st.dictionaries(names, property_values, min_size=1, max_size=4))
+    return {
+        "id": "urn:ngsi-ld:T:1",
+        "type": [iri("T")],
+        "createdAt": NOW,
+        "modifiedAt": NOW,
+        "attrs": {
+            name: [{"type": "Property", "value": value, "createdAt": NOW, "modifiedAt": NOW}]
+            for name, value in values.items()
+        },
+    }
