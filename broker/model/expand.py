@@ -19,6 +19,11 @@ Accepted input (the attribute forms may be mixed within one payload):
   VocabProperty, {"json": ...} a JsonProperty, {"dataset": {datasetId: value}} several
   instances (`@none` = default); everything else is a Property.
 
+Merging a simplified fragment (clause 5.6.17) keeps the type of the attribute it lands on:
+give `existing` (the target entity) and a value for an existing Relationship, VocabProperty,
+JsonProperty, List* or LanguageProperty instance is read as that kind; with `lang`, a string
+for an existing LanguageProperty replaces only that language's entry of its languageMap.
+
 The "@context" member is ignored here (the API resolves it into `terms`); "createdAt",
 "modifiedAt", "deletedAt" and "instanceId" in the input are ignored because they are system
 generated (clause 5.2.2): every instance, sub-attribute instance and the entity get `now`.
@@ -36,7 +41,7 @@ from typing import Any
 from broker.errors import BadRequestData
 from broker.jsonld import TermMap
 from broker.model.geojson import GEOMETRY_TYPES, geometry_error, looks_like_geometry
-from broker.model.null import NGSI_LD_NULL, deletion_instance, is_null_value
+from broker.model.null import NGSI_LD_NULL, deletion_instance, is_deletion, is_null_value
 from broker.model.validate import (
     NGSI_LD_CORE,
     is_language_tag,
@@ -152,11 +157,16 @@ def expand_fragment(
     key_values: bool = False,
     allow_null: bool = False,
     max_attributes: int = 1000,
+    existing: ExpandedEntity | None = None,
+    lang: str | None = None,
 ) -> ExpandedFragment:
-    """An Entity Fragment with its optional "id", "type" and "scope" members kept."""
+    """An Entity Fragment with its optional "id", "type" and "scope" members kept.
+
+    `existing` and `lang` only matter with `key_values` (see the module docstring)."""
     if not isinstance(fragment, dict):
         raise BadRequestData("the entity fragment must be a JSON object")
-    expander = _Expander(terms, now, allow_null=allow_null, key_values=key_values)
+    expander = _Expander(terms, now, allow_null=allow_null, key_values=key_values,
+                         existing=existing, lang=lang)
     entity_id = _entity_id(fragment, required=False)
     types = expander.types(fragment, required=False) or None
     scope = _scope(fragment, allow_null=allow_null)
@@ -172,6 +182,8 @@ def expand_attrs(
     key_values: bool = False,
     allow_null: bool = False,
     max_attributes: int = 1000,
+    existing: ExpandedEntity | None = None,
+    lang: str | None = None,
 ) -> ExpandedAttrs:
     """A fragment of attributes (POST/PATCH /attrs, PATCH /entities/{id}).
 
@@ -185,6 +197,8 @@ def expand_attrs(
         key_values=key_values,
         allow_null=allow_null,
         max_attributes=max_attributes,
+        existing=existing,
+        lang=lang,
     ).attrs
 
 
@@ -260,13 +274,24 @@ def _field(path: tuple[str, ...], member: str | None = None) -> str:
 class _Expander:
     """One payload's expansion: the term map, the timestamp and the null policy."""
 
-    __slots__ = ("allow_null", "key_values", "now", "terms")
+    __slots__ = ("allow_null", "existing", "key_values", "lang", "now", "terms")
 
-    def __init__(self, terms: TermMap, now: str, *, allow_null: bool, key_values: bool) -> None:
+    def __init__(
+        self,
+        terms: TermMap,
+        now: str,
+        *,
+        allow_null: bool,
+        key_values: bool,
+        existing: ExpandedEntity | None = None,
+        lang: str | None = None,
+    ) -> None:
         self.terms = terms
         self.now = now
         self.allow_null = allow_null
         self.key_values = key_values
+        self.existing = existing
+        self.lang = lang
 
     def _bad(self, path: tuple[str, ...], message: str, member: str | None = None) -> Exception:
         return BadRequestData(f"{_where(path)}: {message}", field=_field(path, member))
@@ -313,7 +338,9 @@ class _Expander:
 
     def attribute(self, body: Any, path: tuple[str, ...], iri: str) -> list[Instance]:
         if self.key_values:
-            instances = self._key_value_attribute(body, path, iri)
+            instances = self._keep_existing_kind(
+                self._key_value_attribute(body, path, iri), path, iri
+            )
         elif isinstance(body, list) and body and all(isinstance(x, dict) for x in body):
             instances = [self._instance_object(x, path, iri) for x in body]
         else:
@@ -567,6 +594,46 @@ class _Expander:
                 raise self._bad(path, "'dataset' must not be empty", "dataset")
             return instances
         return [self._key_value_instance(body, path, iri)]
+
+    def _keep_existing_kind(
+        self, instances: list[Instance], path: tuple[str, ...], iri: str
+    ) -> list[Instance]:
+        """Clause 5.6.17: a simplified value merged into an existing attribute keeps that
+        attribute's type."""
+        if self.existing is None:
+            return instances
+        targets = {i.get("datasetId"): i for i in self.existing["attrs"].get(iri, ())}
+        out = []
+        for inst in instances:
+            target = targets.get(inst.get("datasetId"))
+            if (
+                target is None
+                or target["type"] == "Property"
+                or inst["type"] != "Property"
+                or is_deletion(inst)
+            ):
+                out.append(inst)
+                continue
+            kind = target["type"]
+            value = inst["value"]
+            if kind == "LanguageProperty":
+                if not (isinstance(value, str) or (
+                        isinstance(value, list) and all(isinstance(v, str) for v in value))):
+                    raise self._bad(path, "must be a string for the existing LanguageProperty")
+                language_map = dict(target["languageMap"]) if self.lang else {}
+                language_map[self.lang or "@none"] = value
+                converted = self._language_map(language_map, path)
+            elif kind == "GeoProperty":
+                raise self._bad(path, "must be a GeoJSON geometry for the existing GeoProperty")
+            elif kind == "JsonProperty":
+                converted = value
+            else:
+                converted = self._value(kind, value, path)
+            new: Instance = {"type": kind, VALUE_MEMBER[kind]: converted}
+            if "datasetId" in inst:
+                new["datasetId"] = inst["datasetId"]
+            out.append(self._stamp(new))
+        return out
 
     def _key_value_instance(self, value: Any, path: tuple[str, ...], iri: str) -> Instance:
         if value is None or value == NGSI_LD_NULL:

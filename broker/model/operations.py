@@ -146,6 +146,7 @@ def merge_entity(
     types: list[str] | None = None,
     scope: list[str] | None = None,
     max_attributes: int | None = None,
+    observed_at: str | None = None,
 ) -> tuple[ExpandedEntity, UpdateResult]:
     """PATCH /entities/{id} (Merge Entity, clauses 5.6.17 and 5.5.12).
 
@@ -155,7 +156,8 @@ def merge_entity(
     the old and the new Property value are JSON objects they are merged as RFC 7396 says
     (NGSI-LD Null removes a key). An instance of another attribute type replaces the old
     one. A deletion marker deletes the matching instance. Types are added; scope is
-    replaced, `[]` removes it.
+    replaced, `[]` removes it. `observed_at` (the common observedAt option) also updates
+    the observedAt of merged instances that had one, unless the fragment gives its own.
     """
     result = UpdateResult()
     new_attrs = dict(entity["attrs"])
@@ -173,7 +175,12 @@ def merge_entity(
             elif i is None:
                 current.append(_fresh(_without_nulls(inst), now))
             else:
-                current[i] = _merge_instance(current[i], inst, now)
+                merged = _merge_instance(current[i], inst, now)
+                if observed_at is not None and "observedAt" in merged and (
+                    "observedAt" not in inst
+                ):
+                    merged["observedAt"] = observed_at
+                current[i] = merged
             touched = True
         if touched:
             _store(new_attrs, name, current)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from model_support import CORE, LOCATION, NOW, POINT, iri
 
+from broker.errors import BadRequestData
 from broker.model.expand import (
     expand_attribute,
     expand_attribute_name,
@@ -389,3 +391,61 @@ def test_null_inside_an_object_value_is_accepted_for_merges(terms: Any) -> None:
 
 def test_location_attribute_core_term_is_expanded_in_the_core_namespace(terms: Any) -> None:
     assert list(entity(terms, location=POINT)["attrs"]) == [CORE + "location"]
+
+
+# -- simplified fragments merged into an existing entity (clause 5.6.17) ---------------------
+
+
+def existing_entity(terms: Any) -> dict[str, Any]:
+    return expand_entity(
+        {
+            "id": ID,
+            "type": "T",
+            "owner": {"object": "urn:p:1"},
+            "category": {"vocab": "a"},
+            "street": {"languageMap": {"fr": "Grand Place", "nl": "Grote Markt"}},
+            "config": {"json": {"a": 1}},
+            "route": {"objectList": ["urn:c:1"]},
+            "location": POINT,
+            "speed": 1,
+        },
+        terms,
+        now=NOW,
+    )
+
+
+def kv_merge(terms: Any, lang: str | None = None, **attrs: Any) -> dict[str, Any]:
+    return expand_attrs(attrs, terms, now=NOW, key_values=True, allow_null=True,
+                        existing=existing_entity(terms), lang=lang)
+
+
+def test_simplified_merge_keeps_the_existing_attribute_types(terms: Any) -> None:
+    got = kv_merge(terms, owner="urn:p:2", category="b", config=[1], route=["urn:c:2"],
+                   speed=2, colour="red")
+    assert got[iri("owner")][0] == stamped({"type": "Relationship", "object": "urn:p:2"})
+    assert got[iri("category")][0]["vocab"] == iri("b")
+    assert got[iri("config")][0] == stamped({"type": "JsonProperty", "json": [1]})
+    assert got[iri("route")][0]["objectList"] == ["urn:c:2"]
+    assert got[iri("speed")][0]["type"] == "Property"
+    assert got[iri("colour")][0]["type"] == "Property"
+
+
+def test_simplified_merge_string_replaces_one_language_with_lang(terms: Any) -> None:
+    got = kv_merge(terms, lang="nl", street="Markt")
+    assert got[iri("street")][0]["languageMap"] == {"fr": "Grand Place", "nl": "Markt"}
+
+
+def test_simplified_merge_string_without_lang_is_the_default_language(terms: Any) -> None:
+    got = kv_merge(terms, street="Plaza")
+    assert got[iri("street")][0]["languageMap"] == {"@none": "Plaza"}
+
+
+def test_simplified_merge_value_not_fitting_the_existing_type_is_rejected(terms: Any) -> None:
+    with pytest.raises(BadRequestData, match="'object' must be"):
+        kv_merge(terms, owner=3)
+    with pytest.raises(BadRequestData, match="GeoJSON geometry"):
+        kv_merge(terms, location="here")
+
+
+def test_simplified_merge_null_stays_a_deletion(terms: Any) -> None:
+    assert kv_merge(terms, owner=None)[iri("owner")][0]["value"] == NGSI_LD_NULL

@@ -425,3 +425,16 @@ def test_no_operation_mutates_its_inputs(terms: Any, vehicle: dict[str, Any]) ->
     replace_entity(vehicle, vehicle, now=LATER)
     assert vehicle == before
     assert frag == frag_before
+
+
+def test_merge_common_observed_at_updates_instances_that_had_one(
+    terms: Any, vehicle: dict[str, Any]
+) -> None:
+    common = "2024-06-01T00:00:00Z"
+    frag = fragment(terms, speed=5, brandName="Seat")
+    new, _ = merge_entity(vehicle, frag, now=LATER, observed_at=common)
+    assert speed(new)["observedAt"] == common
+    assert "observedAt" not in new["attrs"][iri("brandName")][0]
+    own = fragment(terms, speed={"value": 5, "observedAt": "2024-07-01T00:00:00Z"})
+    new, _ = merge_entity(vehicle, own, now=LATER, observed_at=common)
+    assert speed(new)["observedAt"] == "2024-07-01T00:00:00Z"
