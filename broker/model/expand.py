@@ -40,7 +40,7 @@ from typing import Any
 
 from broker.errors import BadRequestData
 from broker.jsonld import TermMap
-from broker.model.geojson import GEOMETRY_TYPES, geometry_error, looks_like_geometry
+from broker.model.geojson import geometry_error, looks_like_geometry
 from broker.model.null import NGSI_LD_NULL, deletion_instance, is_deletion, is_null_value
 from broker.model.validate import (
     NGSI_LD_CORE,
@@ -390,9 +390,9 @@ class _Expander:
         the whole object."""
         raw = obj.get("type")
         if raw is not None:
-            kind = _TYPE_ALIASES.get(raw, raw) if isinstance(raw, str) else raw
+            kind = _TYPE_ALIASES.get(raw, raw) if isinstance(raw, str) else None
             if kind in ATTRIBUTE_TYPES:
-                return str(kind)
+                return kind
             raise self._bad(path, f"unknown attribute type {raw!r}", "type")
         present = [m for m in _VALUE_MEMBERS if m in obj]
         if len(present) > 1:
@@ -639,7 +639,7 @@ class _Expander:
         if value is None or value == NGSI_LD_NULL:
             return self._null("Property", path, None, value, "value")
         if isinstance(value, dict):
-            if value.get("type") in GEOMETRY_TYPES:
+            if looks_like_geometry(value):
                 return self._stamp({"type": "GeoProperty", "value": self._geometry(value, path)})
             if len(value) == 1:
                 (key, inner), = value.items()

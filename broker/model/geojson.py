@@ -30,7 +30,10 @@ GEOMETRY_TYPES = frozenset(
 def looks_like_geometry(value: Any) -> bool:
     """A JSON object whose "type" names a geometry: what concise and keyValues inference
     use to tell a GeoProperty from a Property (clause 4.5.2.3)."""
-    return isinstance(value, dict) and value.get("type") in GEOMETRY_TYPES
+    if not isinstance(value, dict):
+        return False
+    kind = value.get("type")
+    return isinstance(kind, str) and kind in GEOMETRY_TYPES
 
 
 def is_valid_geometry(value: Any) -> bool:
@@ -42,7 +45,7 @@ def geometry_error(value: Any) -> str | None:
     if not isinstance(value, dict):
         return "a geometry must be a JSON object"
     kind = value.get("type")
-    if kind not in GEOMETRY_TYPES:
+    if not isinstance(kind, str) or kind not in GEOMETRY_TYPES:
         return f"unknown geometry type {kind!r}"
     if "bbox" in value and _bbox_error(value["bbox"]) is not None:
         return "'bbox' must be an array of 4 or 6 numbers"
