@@ -220,19 +220,20 @@ def expand_attribute(
 def expand_attribute_name(name: str, terms: TermMap) -> str:
     """The IRI of an attribute name, after checking it may name an attribute (clause 4.6.2,
     clause 4.5.1); `scope` is refused as the spec refuses it for attribute operations."""
-    return _attribute_iri(name, terms, f"attribute {name!r}")
+    return _attribute_iri(name, terms, (name,))
 
 
-def _attribute_iri(name: Any, terms: TermMap, where: str) -> str:
+def _attribute_iri(name: Any, terms: TermMap, path: tuple[str, ...]) -> str:
     if not isinstance(name, str) or not is_valid_name(name):
-        raise BadRequestData(f"{where}: not a valid attribute name (clause 4.6.2)", field=name)
+        raise BadRequestData(f"{_where(path)}: not a valid attribute name (clause 4.6.2)",
+                             field=_field(path))
     if name in RESERVED_NAMES:
-        raise BadRequestData(f"{where}: {name!r} is reserved and cannot name an attribute",
-                             field=name)
+        raise BadRequestData(f"{_where(path)}: {name!r} is reserved and cannot name an "
+                             "attribute", field=_field(path))
     iri = terms.expand_term(name)
     if iri in RESERVED_IRIS:
-        raise BadRequestData(f"{where}: {name!r} is reserved and cannot name an attribute",
-                             field=name)
+        raise BadRequestData(f"{_where(path)}: {name!r} is reserved and cannot name an "
+                             "attribute", field=_field(path))
     return iri
 
 
@@ -326,7 +327,7 @@ class _Expander:
         attrs: ExpandedAttrs = {}
         for name in names:
             path = (name,)
-            iri = _attribute_iri(name, self.terms, _where(path))
+            iri = _attribute_iri(name, self.terms, path)
             instances = self.attribute(payload[name], path, iri)
             if iri in attrs:  # two spellings (term and IRI) of one attribute
                 instances = attrs[iri] + instances
@@ -454,7 +455,7 @@ class _Expander:
                 raise self._bad(path, f"{key!r} is not allowed inside an attribute", key)
             else:
                 sub_path = (*path, key)
-                sub_iri = _attribute_iri(key, self.terms, _where(sub_path))
+                sub_iri = _attribute_iri(key, self.terms, sub_path)
                 instances = self.attribute(val, sub_path, sub_iri)
                 if sub_iri in sub:
                     instances = sub[sub_iri] + instances

@@ -127,6 +127,7 @@ def update_attrs(
                 del current[i]
                 touched = True
             else:
+                _reject_null_inside_value(inst, name)
                 current[i] = _replacing(inst, current[i], now)
                 touched = True
         if touched:
@@ -213,6 +214,7 @@ def partial_update_attr(
                 f"attribute {name!r}: a partial attribute update cannot delete the attribute "
                 "(clause 5.6.4); use DELETE"
             )
+        _reject_null_inside_value(inst, name)
         old = current[i]
         if inst["type"] != old["type"]:
             raise BadRequestData(
@@ -301,6 +303,14 @@ def _find_or_404(instances: list[Instance], name: str, dataset_id: str | None) -
         raise ResourceNotFound(f"attribute {name!r} has no instance with datasetId "
                                f"{dataset_id!r}")
     return i
+
+
+def _reject_null_inside_value(inst: Instance, name: str) -> None:
+    """Clause 5.5.4: the NGSI-LD Null as a member of an object value is for merges only."""
+    value = inst.get("value")
+    if inst["type"] == "Property" and isinstance(value, dict) and NGSI_LD_NULL in value.values():
+        raise BadRequestData(f"attribute {name!r}: the NGSI-LD Null inside a value is only "
+                             "allowed in merges (clause 5.5.4)")
 
 
 def _exists_reason(inst: Instance) -> str:

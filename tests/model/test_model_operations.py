@@ -417,7 +417,8 @@ def test_no_operation_mutates_its_inputs(terms: Any, vehicle: dict[str, Any]) ->
                     address={"value": {"city": NGSI_LD_NULL}}, colour="red")
     frag_before = copy.deepcopy(frag)
     merge_entity(vehicle, frag, now=LATER)
-    update_attrs(vehicle, frag, now=LATER)
+    update_attrs(vehicle, fragment(terms, True, speed={"value": 1, "accuracy": None}),
+                 now=LATER)
     append_attrs(vehicle, fragment(terms, speed=3), now=LATER, overwrite=True)
     partial_update_attr(vehicle, SPEED, body(terms, {"value": 2, "accuracy": None}), now=LATER)
     replace_attr(vehicle, SPEED, body(terms, {"value": 2}, False), now=LATER)
@@ -438,3 +439,14 @@ def test_merge_common_observed_at_updates_instances_that_had_one(
     own = fragment(terms, speed={"value": 5, "observedAt": "2024-07-01T00:00:00Z"})
     new, _ = merge_entity(vehicle, own, now=LATER, observed_at=common)
     assert speed(new)["observedAt"] == "2024-07-01T00:00:00Z"
+
+
+def test_null_inside_an_object_value_is_only_for_merges(
+    terms: Any, vehicle: dict[str, Any]
+) -> None:
+    address = iri("address")
+    frag = fragment(terms, True, address={"value": {"city": NGSI_LD_NULL}})
+    with pytest.raises(BadRequestData, match="only allowed in merges"):
+        update_attrs(vehicle, frag, now=LATER)
+    with pytest.raises(BadRequestData, match="only allowed in merges"):
+        partial_update_attr(vehicle, address, frag[address], now=LATER)
