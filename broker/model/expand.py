@@ -217,9 +217,12 @@ def expand_attribute(
     return expander.attribute(body, (name,), expanded)
 
 
-def expand_attribute_name(name: str, terms: TermMap) -> str:
+def expand_attribute_name(name: str, terms: TermMap, *, allow_scope: bool = False) -> str:
     """The IRI of an attribute name, after checking it may name an attribute (clause 4.6.2,
-    clause 4.5.1); `scope` is refused as the spec refuses it for attribute operations."""
+    clause 4.5.1). `scope` is refused (BadRequestData, as clauses 5.6.4 and 5.6.19 want for
+    PATCH and PUT) unless `allow_scope` (DELETE, clause 5.6.5), when its IRI is returned."""
+    if allow_scope and name == "scope":
+        return NGSI_LD_CORE + "scope"
     return _attribute_iri(name, terms, (name,))
 
 

@@ -449,3 +449,9 @@ def test_simplified_merge_value_not_fitting_the_existing_type_is_rejected(terms:
 
 def test_simplified_merge_null_stays_a_deletion(terms: Any) -> None:
     assert kv_merge(terms, owner=None)[iri("owner")][0]["value"] == NGSI_LD_NULL
+
+
+def test_expand_attribute_name_gives_the_scope_iri_only_when_allowed(terms: Any) -> None:
+    assert expand_attribute_name("scope", terms, allow_scope=True) == CORE + "scope"
+    with pytest.raises(BadRequestData, match="reserved"):
+        expand_attribute_name("scope", terms)
