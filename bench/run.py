@@ -1,6 +1,6 @@
 """Benchmark Agora against the bare aiohttp baseline, same load generator, same run.
 
-    python -m bench.run [--duration 10] [--warmup 2] [--connections 32]
+    python -m bench.run [--duration 10] [--warmup 2] [--repeat 3] [--connections 32]
                         [--scenarios get,post,patch] [--store sqlite|mongo]
                         [--loadgen auto|wrk|python] [--output bench/results/latest.md]
 
@@ -58,6 +58,7 @@ class Result:
     p99_ms: float
     requests: int
     errors: int
+    detail: str = ""  # what the errors were: unexpected statuses, socket errors
 
 
 @dataclass
@@ -162,24 +163,33 @@ def _wrk_time_ms(text: str) -> float:
     return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def parse_wrk(output: str) -> Result:
+def parse_wrk(output: str, expected_status: int) -> Result:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = 0
+    details = []
+    # "status <code> <count>" lines come from bench/scenarios/common.lua.
+    for code, count in re.findall(r"^status (\d+) (\d+)$", output, re.M):
+        if int(code) != expected_status:
+            errors += int(count)
+            details.append(f"{count} HTTP {code}")
     sock = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
-    errors = int(non2xx.group(1)) if non2xx else 0
     if sock:
-        errors += sum(int(g) for g in sock.groups())
+        for kind, n in zip(("connect", "read", "write", "timeout"), sock.groups(), strict=True):
+            if int(n):
+                errors += int(n)
+                details.append(f"{n} {kind}")
     return Result(
         rps=rps,
         p50_ms=_wrk_time_ms(p50.group(1)) if p50 else float("nan"),
         p99_ms=_wrk_time_ms(p99.group(1)) if p99 else float("nan"),
         requests=requests,
         errors=errors,
+        detail=", ".join(details),
     )
 
 
@@ -197,7 +207,7 @@ def run_wrk(server: Server, scenario: str, args: argparse.Namespace, duration: f
     elif scenario == "patch":
         cmd += ["--", patch_prefix, str(args.patch_entities)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return parse_wrk(out)
+    return parse_wrk(out, EXPECTED_STATUS[scenario])
 
 
 def run_python(server: Server, scenario: str, args: argparse.Namespace, duration: float,
@@ -236,21 +246,35 @@ def wrk_version() -> str:
     return f"wrk {m.group(1)}" if m else "wrk"
 
 
-def report(results: dict[str, dict[str, Result]], args: argparse.Namespace, loadgen: str) -> str:
+def _errors(r: Result) -> str:
+    return f"{r.errors} ({r.detail})" if r.errors else "0"
+
+
+def load_average() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "unknown"
+
+
+def report(
+    results: dict[str, dict[str, Result]], args: argparse.Namespace, loadgen: str, load: str
+) -> str:
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# Agora benchmark, {when}",
         "",
         f"- machine: {machine()}",
+        f"- load average (1/5/15 min) before / after the run: {load} / {load_average()}",
         f"- servers pinned to CPU {SERVER_CPU}, load generator pinned to CPU {LOADGEN_CPU}"
         if pinned(LOADGEN_CPU) else "- taskset unavailable: processes not pinned",
         f"- load generator: {loadgen}, {args.connections} connections, "
-        f"{args.duration:g} s per measurement after {args.warmup:g} s warm-up",
+        f"{args.duration:g} s per measurement, median of {args.repeat} alternating measurements "
+        f"per server, after {args.warmup:g} s warm-up",
         f"- broker store: {'SQLite (temp dir)' if args.store == 'sqlite' else 'MongoDB wire'}",
         "- baseline: bench/baseline.py (aiohttp + uvloop + orjson, no storage)",
         "",
         "| Scenario | Baseline req/s | Agora req/s | Ratio | Target | "
-        "Baseline p50 / p99 ms | Agora p50 / p99 ms | Errors (base/agora) |",
+        "Baseline p50 / p99 ms | Agora p50 / p99 ms | Errors (baseline / Agora) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scenario, pair in results.items():
@@ -261,9 +285,25 @@ def report(results: dict[str, dict[str, Result]], args: argparse.Namespace, load
         lines.append(
             f"| {TITLES[scenario]} | {base.rps:,.0f} | {agora.rps:,.0f} | {ratio:.2f} | "
             f"≥ {target:.2f} ({verdict}) | {base.p50_ms:.2f} / {base.p99_ms:.2f} | "
-            f"{agora.p50_ms:.2f} / {agora.p99_ms:.2f} | {base.errors} / {agora.errors} |"
+            f"{agora.p50_ms:.2f} / {agora.p99_ms:.2f} | {_errors(base)} / {_errors(agora)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def median_run(runs: list[Result]) -> Result:
+    """The run with the median throughput; errors are summed over all runs."""
+    ordered = sorted(runs, key=lambda r: r.rps)
+    mid = ordered[len(ordered) // 2]
+    errors = sum(r.errors for r in runs)
+    detail = "; ".join(r.detail for r in runs if r.detail)
+    return Result(mid.rps, mid.p50_ms, mid.p99_ms, mid.requests, errors, detail)
+
+
+def keep_log(src: Path, dst: Path) -> None:
+    """The broker's log outlives the temp dir (bench/results/ is not tracked)."""
+    with contextlib.suppress(OSError):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
 
 
 # -- main --------------------------------------------------------------------------------------
@@ -272,7 +312,10 @@ def report(results: dict[str, dict[str, Result]], args: argparse.Namespace, load
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Agora vs bare aiohttp baseline")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per server")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="measurements per server and scenario (median kept)"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
@@ -296,10 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"load generator: {loadgen}", flush=True)
 
+    load_before = load_average()
     patch_prefix = f"urn:ngsi-ld:Vehicle:patch-{uuid.uuid4().hex[:8]}-"
     results: dict[str, dict[str, Result]] = {}
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="agora-bench-")))
+        stack.callback(keep_log, tmp / "agora.log", Path(args.output).parent / "agora.log")
         env = {"AGORA_LOG_LEVEL": "WARNING", "AGORA_ACCESS_LOG": "false"}
         if args.store == "sqlite":
             store = f"sqlite:///{tmp / 'bench.db'}"
@@ -321,19 +366,23 @@ def main(argv: list[str] | None = None) -> int:
         for server in (baseline, broker):
             prepare(server, patch_prefix, args.patch_entities if "patch" in scenarios else 1)
         for scenario in scenarios:
-            results[scenario] = {}
-            for key, server in (("baseline", baseline), ("broker", broker)):
-                run_id = uuid.uuid4().hex[:8]
-                if args.warmup > 0:
-                    measure(server, scenario, args, args.warmup, patch_prefix, "w" + run_id)
-                result = measure(server, scenario, args, args.duration, patch_prefix, run_id)
-                results[scenario][key] = result
-                print(
-                    f"{scenario:5} {key:8} {result.rps:10,.0f} req/s  p50 {result.p50_ms:.2f} ms"
-                    f"  p99 {result.p99_ms:.2f} ms  errors {result.errors}",
-                    flush=True,
-                )
-    table = report(results, args, loadgen)
+            runs: dict[str, list[Result]] = {"baseline": [], "broker": []}
+            # Baseline and broker alternate, so that a slow spell of the machine hits both.
+            for repetition in range(args.repeat):
+                for key, server in (("baseline", baseline), ("broker", broker)):
+                    run_id = uuid.uuid4().hex[:8]
+                    if args.warmup > 0 and repetition == 0:
+                        measure(server, scenario, args, args.warmup, patch_prefix, "w" + run_id)
+                    result = measure(server, scenario, args, args.duration, patch_prefix, run_id)
+                    runs[key].append(result)
+                    print(
+                        f"{scenario:5} {key:8} {result.rps:10,.0f} req/s"
+                        f"  p50 {result.p50_ms:.2f} ms  p99 {result.p99_ms:.2f} ms"
+                        f"  errors {result.errors} {result.detail}",
+                        flush=True,
+                    )
+            results[scenario] = {key: median_run(rs) for key, rs in runs.items()}
+    table = report(results, args, loadgen, load_before)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table)

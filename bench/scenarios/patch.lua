@@ -1,10 +1,8 @@
 -- PATCH /ngsi-ld/v1/entities/{id}/attrs over a pre-created set of entities, round robin.
 -- wrk args: <id prefix> <number of entities>
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local common = dofile(here .. "common.lua")
+setup = common.setup
 
 local prefix = "urn:ngsi-ld:Vehicle:patch-"
 local n = 1

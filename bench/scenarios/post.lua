@@ -1,10 +1,8 @@
 -- POST /ngsi-ld/v1/entities with a fresh id per request: <run>-<thread>-<counter>.
 -- wrk args: <run id>
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local common = dofile(here .. "common.lua")
+setup = common.setup
 
 local run = "run"
 local counter = 0
