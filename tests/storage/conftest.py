@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_support import OpenStore, drop_mongo_databases
+from store_support import OpenStore, collect_sockets_pymongo_leaked, drop_mongo_databases
 
 from broker.settings import Settings
 from broker.storage.base import EntityStore
@@ -67,6 +67,7 @@ async def open_store(
         await store.close()
     if store_kind == "mongo":
         await drop_mongo_databases(url, prefix)
+        await collect_sockets_pymongo_leaked()
 
 
 @pytest.fixture

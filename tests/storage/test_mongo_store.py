@@ -3,10 +3,7 @@ indexes, write concern and error translation."""
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import uuid
-import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pymongo import AsyncMongoClient
-from store_support import EX, drop_mongo_databases, rich_entity, simple_entity
+from store_support import (
+    EX,
+    collect_sockets_pymongo_leaked,
+    drop_mongo_databases,
+    rich_entity,
+    simple_entity,
+)
 
 from broker.settings import Settings
 from broker.storage.base import StoreError
@@ -89,6 +92,7 @@ async def test_an_unreachable_server_is_a_store_error() -> None:
     store = MongoStore("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=200", Settings())
     with pytest.raises(StoreError):
         await store.start()
+    await collect_sockets_pymongo_leaked(0.2)
 
 
 # -- against the server ------------------------------------------------------------------
@@ -99,6 +103,7 @@ async def raw(mongo_url: str) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     yield client
     await client.close()
+    await collect_sockets_pymongo_leaked()
 
 
 @pytest.fixture
@@ -111,6 +116,7 @@ async def mongo(mongo_url: str, raw: AsyncMongoClient[dict[str, Any]]) -> AsyncI
     yield store
     await store.close()
     await drop_mongo_databases(mongo_url, prefix)
+    await collect_sockets_pymongo_leaked()
 
 
 def _prefix(store: MongoStore) -> str:
@@ -210,14 +216,5 @@ async def test_a_lost_server_turns_reads_and_writes_into_store_errors(
         assert await store.ping() is False
     finally:
         await store.close()
-        await _collect_sockets_pymongo_leaked()
+        await collect_sockets_pymongo_leaked(0.2)
 
-
-async def _collect_sockets_pymongo_leaked() -> None:
-    """PyMongo 4.20 drops (unclosed) the socket of a monitor connect cancelled by close()
-    while the server is unreachable (PYTHON-5867, fixed upstream). Collect it here, where it
-    is expected, rather than let its ResourceWarning land in whichever test runs next."""
-    await asyncio.sleep(0.2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
