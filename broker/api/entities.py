@@ -61,8 +61,8 @@ def _entity_id(request: web.Request) -> str:
     return entity_id
 
 
-def _attr_name(request: web.Request, terms: TermMap) -> str:
-    return expand_attribute_name(request.match_info["attrId"], terms)
+def _attr_name(request: web.Request, terms: TermMap, *, allow_scope: bool = False) -> str:
+    return expand_attribute_name(request.match_info["attrId"], terms, allow_scope=allow_scope)
 
 
 def _key_values_input(options: set[str]) -> bool:
@@ -323,7 +323,7 @@ async def delete_attribute(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     entity_id = _entity_id(request)
     terms = await state.resolver.resolve(link_context(request))
-    name = _attr_name(request, terms)
+    name = _attr_name(request, terms, allow_scope=True)
     dataset_id = request.query.get("datasetId")
     if dataset_id is not None and not validate.is_uri(dataset_id):
         raise BadRequestData(f"datasetId '{dataset_id}' is not a URI", field="datasetId")
