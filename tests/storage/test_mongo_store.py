@@ -218,3 +218,10 @@ async def test_a_lost_server_turns_reads_and_writes_into_store_errors(
         await store.close()
         await collect_sockets_pymongo_leaked(0.2)
 
+
+
+async def test_journaling_with_unacknowledged_writes_is_refused() -> None:
+    store = MongoStore("mongodb://127.0.0.1:9/?w=0", Settings(mongo_journal=True))
+    with pytest.raises(StoreError):
+        await store.start()
+    await collect_sockets_pymongo_leaked()

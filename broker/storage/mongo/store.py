@@ -89,9 +89,9 @@ class MongoStore:
         concern = client.write_concern.document
         if self._journal:
             concern = {**concern, "j": True}
-        self._write_concern = WriteConcern(**concern)
         try:
             with _translated():
+                self._write_concern = WriteConcern(**concern)  # refuses w=0 with j=True
                 await client.admin.command("ping")
                 default = self._database(DEFAULT_TENANT)
                 self.capabilities = await probe(default)
