@@ -60,6 +60,52 @@ INVALID_GEOMETRIES: dict[str, dict[str, Any]] = {
 }
 
 
+# One attribute of every kind and shape, keyed by a name for test ids.
+ATTRIBUTES: dict[str, dict[str, Any]] = {
+    "property_number": {"type": "Property", "value": 21.5},
+    "property_integer": {"type": "Property", "value": 7},
+    "property_string": {"type": "Property", "value": "hello"},
+    "property_unicode_string": {"type": "Property", "value": "Zürich, 東京, Ελλάδα 🚲"},
+    "property_empty_string": {"type": "Property", "value": ""},
+    "property_large_integer": {"type": "Property", "value": 9007199254740993},
+    "property_negative_float": {"type": "Property", "value": -0.000123456789},
+    "property_boolean": {"type": "Property", "value": False},
+    "property_object": {"type": "Property", "value": {"street": "Gran Via", "number": 1}},
+    "property_array": {"type": "Property", "value": [1, "two", 3.0]},
+    "property_with_unit_code": {"type": "Property", "value": 80, "unitCode": "KMH"},
+    "property_with_observed_at": {
+        "type": "Property", "value": 1, "observedAt": "2024-05-01T10:00:00.000Z"
+    },
+    "property_with_datetime_value": {
+        "type": "Property", "value": {"@type": "DateTime", "@value": "2024-05-01T10:00:00Z"}
+    },
+    "relationship": {"type": "Relationship", "object": "urn:ngsi-ld:Person:Alice"},
+    "relationship_with_object_type": {
+        "type": "Relationship", "object": "urn:ngsi-ld:Person:Alice", "objectType": "Person"
+    },
+    "language_property": {
+        "type": "LanguageProperty", "languageMap": {"en": "Town hall", "es": "Ayuntamiento"}
+    },
+    "vocab_property": {"type": "VocabProperty", "vocab": "commercial"},
+    "vocab_property_list": {"type": "VocabProperty", "vocab": ["commercial", "municipal"]},
+    "json_property": {"type": "JsonProperty", "json": {"nested": {"list": [1, 2], "flag": True}}},
+    "json_property_with_null_inside": {"type": "JsonProperty", "json": {"a": None, "b": [None]}},
+    "json_property_array": {"type": "JsonProperty", "json": [{"x": 1}, {"x": 2}]},
+    "list_property": {"type": "ListProperty", "valueList": [300, 300, 120, 6]},
+    "list_relationship": {
+        "type": "ListRelationship",
+        "objectList": [
+            {"object": "urn:ngsi-ld:City:Antwerp"},
+            {"object": "urn:ngsi-ld:City:Ghent"},
+        ],
+    },
+    **{
+        f"geo_property_{name}": {"type": "GeoProperty", "value": geometry}
+        for name, geometry in GEOMETRIES.items()
+    },
+}
+
+
 def vehicle(entity_id: str | None = None, **extra: Any) -> dict[str, Any]:
     """A small Vehicle in normalized form (Property, Relationship, GeoProperty)."""
     entity: dict[str, Any] = {

@@ -226,3 +226,21 @@ def test_private_address_context_is_refused_by_default(
     assert not guarded.exists(entity["id"])
     # The core context still resolves on that broker: it never needs the network.
     guarded.create(vehicle(), context=CORE_CONTEXT)
+
+
+def test_object_type_and_vocab_values_are_expanded_with_the_context(
+    client: Client, user_context_url: str
+) -> None:
+    entity = {
+        "id": new_id(),
+        "type": "Vehicle",
+        "owner": {
+            "type": "Relationship", "object": "urn:ngsi-ld:Person:Ana", "objectType": "Person"
+        },
+        "category": {"type": "VocabProperty", "vocab": "commercial"},
+    }
+    client.create(entity, context=user_context_url)
+    assert client.entity(entity["id"], context=user_context_url) == entity
+    core_view = client.entity(entity["id"])
+    assert core_view[EX + "owner"]["objectType"] == EX + "Person"
+    assert core_view[EX + "category"]["vocab"] == EX + "commercial"

@@ -6,6 +6,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from conformance_tests.client import (
     DEFAULT_VOCAB,
     Client,
@@ -15,7 +17,7 @@ from conformance_tests.client import (
     canonical,
 )
 from conformance_tests.conftest import Target
-from conformance_tests.samples import INVALID_GEOMETRIES, vehicle
+from conformance_tests.samples import ATTRIBUTES, INVALID_GEOMETRIES, vehicle
 
 GPS = "urn:ngsi-ld:Dataset:gps"
 BAD_POINT = INVALID_GEOMETRIES["point_with_one_coordinate"]
@@ -280,3 +282,21 @@ def test_concurrent_updates_of_different_attributes_lose_none(target: Target) ->
     assert statuses == [204] * 16, statuses
     got = client.entity(entity["id"])
     assert [got[f"counter{i}"]["value"] for i in range(16)] == [i + 100 for i in range(16)]
+
+
+@pytest.mark.parametrize("kind", list(ATTRIBUTES), ids=list(ATTRIBUTES))
+def test_append_attribute_of_every_kind_is_given_back_unchanged(client: Client, kind: str) -> None:
+    entity = vehicle()
+    client.create(entity)
+    r = client.post(attrs_path(entity["id"]), json={"added": ATTRIBUTES[kind]})
+    assert r.status == 204, r
+    assert client.entity(entity["id"])["added"] == ATTRIBUTES[kind]
+
+
+@pytest.mark.parametrize("kind", list(ATTRIBUTES), ids=list(ATTRIBUTES))
+def test_update_attribute_to_every_kind_is_given_back_unchanged(client: Client, kind: str) -> None:
+    entity = vehicle()
+    client.create(entity)
+    r = client.patch(attrs_path(entity["id"]), json={"brandName": ATTRIBUTES[kind]})
+    assert r.status == 204, r
+    assert client.entity(entity["id"])["brandName"] == ATTRIBUTES[kind]

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from conformance_tests.client import JSON, Client, assert_problem, attrs_path, canonical, new_id
-from conformance_tests.samples import INVALID_GEOMETRIES, vehicle
+from conformance_tests.samples import ATTRIBUTES, INVALID_GEOMETRIES, vehicle
 
 GPS = "urn:ngsi-ld:Dataset:gps"
 RADAR = "urn:ngsi-ld:Dataset:radar"
@@ -248,3 +250,14 @@ def test_delete_attribute_with_unknown_dataset_id_is_404(client: Client) -> None
     )
     assert_problem(r, 404, "ResourceNotFound")
     assert canonical(client.entity(entity["id"])["speed"]) == canonical(instances)
+
+
+@pytest.mark.parametrize("kind", list(ATTRIBUTES), ids=list(ATTRIBUTES))
+def test_replace_attribute_with_every_kind_is_given_back_unchanged(
+    client: Client, kind: str
+) -> None:
+    entity = vehicle()
+    client.create(entity)
+    r = client.put(attrs_path(entity["id"], "brandName"), json=ATTRIBUTES[kind])
+    assert r.status == 204, r
+    assert client.entity(entity["id"])["brandName"] == ATTRIBUTES[kind]
