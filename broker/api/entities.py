@@ -73,10 +73,11 @@ def _render_options(request: web.Request, terms: TermMap) -> RenderOptions:
     options = options_of(request, READ_OPTIONS)
     forms = {FORMATS[o] for o in options if o in FORMATS}
     fmt = request.query.get("format")
-    if fmt is not None:
+    if fmt is not None and fmt != "geojson":
         if fmt not in FORMATS:
             raise BadRequestData(
-                f"unknown format '{fmt}'; use normalized, concise, keyValues or simplified",
+                f"unknown format '{fmt}'; use normalized, concise, keyValues, simplified "
+                "or geojson",
                 field="format",
             )
         forms.add(FORMATS[fmt])
@@ -177,6 +178,8 @@ async def retrieve_entity(request: web.Request) -> web.Response:
     state: AppState = request.app[STATE]
     tenant = tenant_of(request)
     media = negotiate(request, RETRIEVE_MEDIA)
+    if request.query.get("format") == "geojson":
+        media = GEO_JSON
     terms = await state.resolver.resolve(link_context(request))
     entity_id = _entity_id(request)
     opts = _render_options(request, terms)

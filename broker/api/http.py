@@ -134,6 +134,12 @@ async def read_body(
             raise BadRequestData(
                 "an application/ld+json body must carry an @context member", field="@context"
             )
+        if link_context(request) is not None:
+            raise BadRequestData(
+                "an application/ld+json request must not also carry a JSON-LD Link header "
+                "(clause 6.3.5)",
+                field="Link",
+            )
         return body, body["@context"]
     if isinstance(body, dict) and "@context" in body:
         raise BadRequestData(
