@@ -119,7 +119,8 @@ async def read_body(
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise RequestEntityTooLarge(
-            f"request body larger than {request.app[STATE].settings.max_body_bytes} bytes", field="body"
+            f"request body larger than {request.app[STATE].settings.max_body_bytes} bytes",
+            field="body",
         ) from None
     if not raw:
         raise InvalidRequest("request body is empty", field="body")

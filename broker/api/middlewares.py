@@ -59,8 +59,7 @@ def make_middleware(metrics: Metrics) -> Any:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            error = _from_http_exception(exc, request)
-            response = problem_response(error)
+            response = problem_response(_from_http_exception(exc, request))
             if isinstance(exc, web.HTTPMethodNotAllowed):
                 response.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
         except Exception:

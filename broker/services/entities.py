@@ -81,9 +81,9 @@ class EntityService:
         self.bus.publish(ChangeEvent(tenant, "entityDeleted", entity_id, before, None))
 
     async def replace(self, tenant: str, new: ExpandedEntity) -> None:
-        await self._modify(tenant, new["id"], lambda old: operations.replace_entity(
-            old, new, now=utc_now()
-        ))
+        await self._modify(
+            tenant, new["id"], lambda old: operations.replace_entity(old, new, now=utc_now())
+        )
 
     async def merge(self, tenant: str, entity_id: str, fragment: ExpandedFragment) -> None:
         def apply(old: ExpandedEntity) -> ExpandedEntity:
@@ -134,16 +134,20 @@ class EntityService:
     async def partial_update_attr(
         self, tenant: str, entity_id: str, name: str, instances: list[Instance]
     ) -> None:
-        await self._modify(tenant, entity_id, lambda old: operations.partial_update_attr(
-            old, name, instances, now=utc_now()
-        ))
+        await self._modify(
+            tenant,
+            entity_id,
+            lambda old: operations.partial_update_attr(old, name, instances, now=utc_now()),
+        )
 
     async def replace_attr(
         self, tenant: str, entity_id: str, name: str, instances: list[Instance]
     ) -> None:
-        await self._modify(tenant, entity_id, lambda old: operations.replace_attr(
-            old, name, instances, now=utc_now()
-        ))
+        await self._modify(
+            tenant,
+            entity_id,
+            lambda old: operations.replace_attr(old, name, instances, now=utc_now()),
+        )
 
     async def delete_attr(
         self,
@@ -154,13 +158,19 @@ class EntityService:
         dataset_id: str | None,
         delete_all: bool,
     ) -> None:
-        await self._modify(tenant, entity_id, lambda old: operations.delete_attr(
-            old, name, dataset_id=dataset_id, delete_all=delete_all, now=utc_now()
-        ))
+        await self._modify(
+            tenant,
+            entity_id,
+            lambda old: operations.delete_attr(
+                old, name, dataset_id=dataset_id, delete_all=delete_all, now=utc_now()
+            ),
+        )
 
     # -- the read-modify-write cycle ----------------------------------------------------
 
-    async def _modify(self, tenant: str, entity_id: str, apply: Callable[[ExpandedEntity], ExpandedEntity]) -> ExpandedEntity:
+    async def _modify(
+        self, tenant: str, entity_id: str, apply: Callable[[ExpandedEntity], ExpandedEntity]
+    ) -> ExpandedEntity:
         async with self._lock(tenant, entity_id):
             old = await self.get(tenant, entity_id)
             new = apply(old)
