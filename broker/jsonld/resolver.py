@@ -163,6 +163,7 @@ class ContextResolver:
         key: str | bytes = context if type(context) is str else _canonical(context)
         entry = self._maps.get(key)
         if entry is not None and entry.expires > self._clock():
+            self._maps.move_to_end(key)
             now = self._wall()
             for record in entry.records:
                 record.touch(now)
