@@ -171,12 +171,16 @@ class ContextResolver:
         return await self._build(key, context)
 
     async def _build(self, key: str | bytes, context: Any) -> TermMap:
+        if not isinstance(context, str):
+            # The cached TermMap outlives the request: keep a copy the caller cannot change.
+            context = orjson.loads(orjson.dumps(context))
         items = context if isinstance(context, list) else [context]
         user = [item for item in items if not (isinstance(item, str) and is_core_url(item))]
         if not user:
             link = context if isinstance(context, str) else CORE_CONTEXT_URL
             terms = TermMap(None, context=context, link_url=link)
-            self._remember(key, terms, math.inf, ())
+            self._registry.core.touch(self._wall())
+            self._remember(key, terms, math.inf, (self._registry.core,))
             return terms
         gathered = _Gathered()
         local = await self._gather(user if isinstance(context, list) else user[0], gathered)
