@@ -5,6 +5,7 @@ One operation, one handler, named after the operation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -39,6 +40,7 @@ from broker.model.expand import (
 from broker.model.operations import UpdateResult
 from broker.model.render import Form, RenderOptions, render_attribute, render_entity, render_feature
 from broker.services.entities import utc_now
+from broker.types import Instance
 
 RETRIEVE_MEDIA = (JSON, LD_JSON, GEO_JSON)
 WRITE_OPTIONS = frozenset({"keyValues", "simplified", "concise", "normalized"})
@@ -128,30 +130,67 @@ def _result_response(request: web.Request, result: UpdateResult, terms: TermMap)
     return respond(request, _update_result(result, terms), terms, JSON, status=207)
 
 
-def _fragment(
+@dataclass(frozen=True, slots=True)
+class _WriteRequest:
+    """What every write to /entities/{entityId}... carries, parsed and checked once."""
+
+    request: web.Request
+    state: AppState
+    tenant: str
+    entity_id: str
+    options: set[str]
+    body: Any
+    terms: TermMap
+
+    def fragment(self, *, allow_null: bool) -> ExpandedFragment:
+        """The body as an Entity Fragment (clause 5.4); its id, if any, must be the URL's."""
+        body = self.body
+        if isinstance(body, dict):
+            body = {k: v for k, v in body.items() if k != "@context"}
+            if body.get("id", self.entity_id) != self.entity_id:
+                raise BadRequestData(
+                    f"the body's id '{body['id']}' differs from the entity id in the URL",
+                    field="id",
+                )
+        return expand_fragment(
+            body,
+            self.terms,
+            now=utc_now(),
+            key_values=_key_values_input(self.options),
+            allow_null=allow_null,
+            max_attributes=self.state.settings.max_attributes,
+        )
+
+    def attribute(self, *, allow_null: bool) -> tuple[str, list[Instance]]:
+        """The attribute named in the URL, and the body as its instances."""
+        name = _attr_name(self.request, self.terms)
+        body = self.body
+        if isinstance(body, dict):
+            body = {k: v for k, v in body.items() if k != "@context"}
+        instances = expand_attribute(
+            name,
+            body,
+            self.terms,
+            now=utc_now(),
+            allow_null=allow_null,
+            key_values=_key_values_input(self.options),
+        )
+        return name, instances
+
+
+async def _write_request(
     request: web.Request,
-    body: Any,
-    terms: TermMap,
-    entity_id: str,
     *,
-    options: set[str],
-    allow_null: bool,
-) -> ExpandedFragment:
-    """An Entity Fragment (clause 5.4) addressed to `entity_id`: its id, if any, must match."""
-    if isinstance(body, dict):
-        body = {k: v for k, v in body.items() if k != "@context"}
-        if body.get("id", entity_id) != entity_id:
-            raise BadRequestData(
-                f"the body's id '{body['id']}' differs from the entity id in the URL", field="id"
-            )
-    return expand_fragment(
-        body,
-        terms,
-        now=utc_now(),
-        key_values=_key_values_input(options),
-        allow_null=allow_null,
-        max_attributes=request.app[STATE].settings.max_attributes,
-    )
+    allowed: frozenset[str] = WRITE_OPTIONS,
+    media: tuple[str, ...] = JSON_OR_LD,
+) -> _WriteRequest:
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    entity_id = _entity_id(request)
+    options = options_of(request, allowed)
+    body, context = await read_body(request, media=media)
+    terms = await state.resolver.resolve(context)
+    return _WriteRequest(request, state, tenant, entity_id, options, body, terms)
 
 
 # -- entities -------------------------------------------------------------------------
@@ -225,14 +264,8 @@ async def replace_entity(request: web.Request) -> web.Response:
 
 
 async def merge_entity(request: web.Request) -> web.Response:
-    state: AppState = request.app[STATE]
-    tenant = tenant_of(request)
-    entity_id = _entity_id(request)
-    options = options_of(request, WRITE_OPTIONS)
-    body, context = await read_body(request, media=(*JSON_OR_LD, MERGE_PATCH))
-    terms = await state.resolver.resolve(context)
-    fragment = _fragment(request, body, terms, entity_id, options=options, allow_null=True)
-    await state.entities.merge(tenant, entity_id, fragment)
+    w = await _write_request(request, media=(*JSON_OR_LD, MERGE_PATCH))
+    await w.state.entities.merge(w.tenant, w.entity_id, w.fragment(allow_null=True))
     return web.Response(status=204)
 
 
@@ -247,29 +280,20 @@ async def delete_entity(request: web.Request) -> web.Response:
 
 
 async def append_attributes(request: web.Request) -> web.Response:
-    state: AppState = request.app[STATE]
-    tenant = tenant_of(request)
-    entity_id = _entity_id(request)
-    options = options_of(request, APPEND_OPTIONS)
-    body, context = await read_body(request)
-    terms = await state.resolver.resolve(context)
-    fragment = _fragment(request, body, terms, entity_id, options=options, allow_null=False)
-    result = await state.entities.append_attrs(
-        tenant, entity_id, fragment, overwrite="noOverwrite" not in options
+    w = await _write_request(request, allowed=APPEND_OPTIONS)
+    result = await w.state.entities.append_attrs(
+        w.tenant,
+        w.entity_id,
+        w.fragment(allow_null=False),
+        overwrite="noOverwrite" not in w.options,
     )
-    return _result_response(request, result, terms)
+    return _result_response(request, result, w.terms)
 
 
 async def update_attributes(request: web.Request) -> web.Response:
-    state: AppState = request.app[STATE]
-    tenant = tenant_of(request)
-    entity_id = _entity_id(request)
-    options = options_of(request, WRITE_OPTIONS)
-    body, context = await read_body(request)
-    terms = await state.resolver.resolve(context)
-    fragment = _fragment(request, body, terms, entity_id, options=options, allow_null=True)
-    result = await state.entities.update_attrs(tenant, entity_id, fragment)
-    return _result_response(request, result, terms)
+    w = await _write_request(request)
+    result = await w.state.entities.update_attrs(w.tenant, w.entity_id, w.fragment(allow_null=True))
+    return _result_response(request, result, w.terms)
 
 
 async def retrieve_attribute(request: web.Request) -> web.Response:
@@ -294,30 +318,16 @@ async def retrieve_attribute(request: web.Request) -> web.Response:
 
 
 async def partial_update_attribute(request: web.Request) -> web.Response:
-    state: AppState = request.app[STATE]
-    tenant = tenant_of(request)
-    entity_id = _entity_id(request)
-    body, context = await read_body(request)
-    terms = await state.resolver.resolve(context)
-    name = _attr_name(request, terms)
-    if isinstance(body, dict):
-        body = {k: v for k, v in body.items() if k != "@context"}
-    instances = expand_attribute(name, body, terms, now=utc_now(), allow_null=True)
-    await state.entities.partial_update_attr(tenant, entity_id, name, instances)
+    w = await _write_request(request)
+    name, instances = w.attribute(allow_null=True)
+    await w.state.entities.partial_update_attr(w.tenant, w.entity_id, name, instances)
     return web.Response(status=204)
 
 
 async def replace_attribute(request: web.Request) -> web.Response:
-    state: AppState = request.app[STATE]
-    tenant = tenant_of(request)
-    entity_id = _entity_id(request)
-    body, context = await read_body(request)
-    terms = await state.resolver.resolve(context)
-    name = _attr_name(request, terms)
-    if isinstance(body, dict):
-        body = {k: v for k, v in body.items() if k != "@context"}
-    instances = expand_attribute(name, body, terms, now=utc_now())
-    await state.entities.replace_attr(tenant, entity_id, name, instances)
+    w = await _write_request(request)
+    name, instances = w.attribute(allow_null=False)
+    await w.state.entities.replace_attr(w.tenant, w.entity_id, name, instances)
     return web.Response(status=204)
 
 

@@ -12,6 +12,7 @@ import asyncio
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from broker.errors import AlreadyExists, NonexistentTenant, ResourceNotFound
 from broker.events import ChangeEvent, EventBus
@@ -20,6 +21,8 @@ from broker.model.expand import ExpandedFragment
 from broker.model.operations import UpdateResult
 from broker.storage.base import DuplicateEntity, EntityStore
 from broker.types import DEFAULT_TENANT, ExpandedEntity, Instance
+
+R = TypeVar("R")
 
 
 def utc_now() -> str:
@@ -82,54 +85,48 @@ class EntityService:
 
     async def replace(self, tenant: str, new: ExpandedEntity) -> None:
         await self._modify(
-            tenant, new["id"], lambda old: operations.replace_entity(old, new, now=utc_now())
+            tenant,
+            new["id"],
+            lambda old: (operations.replace_entity(old, new, now=utc_now()), None),
         )
 
     async def merge(self, tenant: str, entity_id: str, fragment: ExpandedFragment) -> None:
-        def apply(old: ExpandedEntity) -> ExpandedEntity:
-            new, _ = operations.merge_entity(
+        await self._modify(
+            tenant,
+            entity_id,
+            lambda old: operations.merge_entity(
                 old, fragment.attrs, now=utc_now(), types=fragment.types, scope=fragment.scope
-            )
-            return new
-
-        await self._modify(tenant, entity_id, apply)
+            ),
+        )
 
     # -- attributes ---------------------------------------------------------------------
 
     async def append_attrs(
         self, tenant: str, entity_id: str, fragment: ExpandedFragment, *, overwrite: bool
     ) -> UpdateResult:
-        result: list[UpdateResult] = []
-
-        def apply(old: ExpandedEntity) -> ExpandedEntity:
-            new, res = operations.append_attrs(
+        return await self._modify(
+            tenant,
+            entity_id,
+            lambda old: operations.append_attrs(
                 old,
                 fragment.attrs,
                 now=utc_now(),
                 overwrite=overwrite,
                 types=fragment.types,
                 scope=fragment.scope,
-            )
-            result.append(res)
-            return new
-
-        await self._modify(tenant, entity_id, apply)
-        return result[0]
+            ),
+        )
 
     async def update_attrs(
         self, tenant: str, entity_id: str, fragment: ExpandedFragment
     ) -> UpdateResult:
-        result: list[UpdateResult] = []
-
-        def apply(old: ExpandedEntity) -> ExpandedEntity:
-            new, res = operations.update_attrs(
+        return await self._modify(
+            tenant,
+            entity_id,
+            lambda old: operations.update_attrs(
                 old, fragment.attrs, now=utc_now(), types=fragment.types, scope=fragment.scope
-            )
-            result.append(res)
-            return new
-
-        await self._modify(tenant, entity_id, apply)
-        return result[0]
+            ),
+        )
 
     async def partial_update_attr(
         self, tenant: str, entity_id: str, name: str, instances: list[Instance]
@@ -137,7 +134,7 @@ class EntityService:
         await self._modify(
             tenant,
             entity_id,
-            lambda old: operations.partial_update_attr(old, name, instances, now=utc_now()),
+            lambda old: (operations.partial_update_attr(old, name, instances, now=utc_now()), None),
         )
 
     async def replace_attr(
@@ -146,7 +143,7 @@ class EntityService:
         await self._modify(
             tenant,
             entity_id,
-            lambda old: operations.replace_attr(old, name, instances, now=utc_now()),
+            lambda old: (operations.replace_attr(old, name, instances, now=utc_now()), None),
         )
 
     async def delete_attr(
@@ -161,22 +158,29 @@ class EntityService:
         await self._modify(
             tenant,
             entity_id,
-            lambda old: operations.delete_attr(
-                old, name, dataset_id=dataset_id, delete_all=delete_all, now=utc_now()
+            lambda old: (
+                operations.delete_attr(
+                    old, name, dataset_id=dataset_id, delete_all=delete_all, now=utc_now()
+                ),
+                None,
             ),
         )
 
     # -- the read-modify-write cycle ----------------------------------------------------
 
     async def _modify(
-        self, tenant: str, entity_id: str, apply: Callable[[ExpandedEntity], ExpandedEntity]
-    ) -> ExpandedEntity:
+        self,
+        tenant: str,
+        entity_id: str,
+        apply: Callable[[ExpandedEntity], tuple[ExpandedEntity, R]],
+    ) -> R:
+        """Load, apply one update rule, write back, publish; returns what the rule reported."""
         async with self._lock(tenant, entity_id):
             old = await self.get(tenant, entity_id)
-            new = apply(old)
+            new, outcome = apply(old)
             if new is old:
-                return old
+                return outcome
             if not await self.store.replace_entity(tenant, new):
                 raise ResourceNotFound(f"entity '{entity_id}' not found", field="entityId")
         self.bus.publish(ChangeEvent(tenant, "entityUpdated", entity_id, old, new))
-        return new
+        return outcome
