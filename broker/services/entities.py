@@ -9,9 +9,9 @@ per-entity lock inside this process.
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from broker.errors import AlreadyExists, NonexistentTenant, ResourceNotFound
@@ -25,9 +25,22 @@ from broker.types import DEFAULT_TENANT, ExpandedEntity, Instance
 R = TypeVar("R")
 
 
+_last_now: tuple[int, str] = (-1, "")
+
+
 def utc_now() -> str:
-    """The current time as NGSI-LD writes system timestamps (UTC, milliseconds, Z)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current time as NGSI-LD writes system timestamps (UTC, milliseconds, Z).
+
+    Formatting a datetime costs more than a whole attribute update; under load many writes
+    share a millisecond, so the string is formatted once per millisecond.
+    """
+    global _last_now
+    ms = time.time_ns() // 1_000_000
+    if ms != _last_now[0]:
+        seconds, millis = divmod(ms, 1000)
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+        _last_now = (ms, text)
+    return _last_now[1]
 
 
 class EntityService:
