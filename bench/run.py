@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` as well as `python -m ben
     sys.path.insert(0, str(ROOT))
 
 from bench.baseline import ENTITY  # noqa: E402
-from conformance_tests.servers import free_port, mongo_wire_server  # noqa: E402
+from conformance_tests.servers import free_port, mongo_wire_server, venv_bin  # noqa: E402
 
 SCENARIOS = ("get", "post", "patch")
 TARGETS = {"get": 0.40, "post": 0.25, "patch": 0.25}
@@ -72,16 +72,6 @@ def pinned(cpu: int) -> list[str]:
     if shutil.which("taskset") and (os.cpu_count() or 1) > cpu:
         return ["taskset", "-c", str(cpu)]
     return []
-
-
-def venv_bin(name: str) -> str:
-    candidate = Path(sys.executable).with_name(name)
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which(name)
-    if not found:
-        raise SystemExit(f"{name} is not installed")
-    return found
 
 
 @contextlib.contextmanager

@@ -47,7 +47,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
-def _bin(name: str) -> str:
+def venv_bin(name: str) -> str:
     """A console script of this virtual environment (falls back to PATH)."""
     candidate = Path(sys.executable).with_name(name)
     if candidate.exists():
@@ -68,7 +68,7 @@ def mongo_wire_server() -> Iterator[str]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="agora-nx-") as tmp:
         cmd = [
-            _bin("nx-27017"), "--host", "127.0.0.1", "-p", str(port), "--data-dir", tmp,
+            venv_bin("nx-27017"), "--host", "127.0.0.1", "-p", str(port), "--data-dir", tmp,
             "--log-file", os.path.join(tmp, "nx.log"), "--pid-file", os.path.join(tmp, "nx.pid"),
         ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -90,7 +90,7 @@ class Broker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> None:
-        cmd = [_bin("agora"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+        cmd = [venv_bin("agora"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--store", self.store]
         self.proc = subprocess.Popen(cmd, env=self.env)
         deadline = time.monotonic() + timeout
