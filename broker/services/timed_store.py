@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from broker.metrics import Metrics
-from broker.storage.base import EntityStore
+from broker.query.ast import EntityQuery
+from broker.storage.base import EntityStore, QueryPage
 from broker.types import ExpandedEntity
 
 
@@ -20,6 +21,7 @@ class TimedStore:
         self._create = h.labels("create_entity")
         self._replace = h.labels("replace_entity")
         self._delete = h.labels("delete_entity")
+        self._query = h.labels("query_entities")
 
     async def start(self) -> None:
         await self.inner.start()
@@ -63,6 +65,17 @@ class TimedStore:
             return await self.inner.delete_entity(tenant, entity_id)
         finally:
             self._delete.observe(time.perf_counter() - t0)
+
+    async def query_entities(
+        self, tenant: str, query: EntityQuery, *, limit: int, offset: int = 0, count: bool = False
+    ) -> QueryPage:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.query_entities(
+                tenant, query, limit=limit, offset=offset, count=count
+            )
+        finally:
+            self._query.observe(time.perf_counter() - t0)
 
     async def count_entities(self, tenant: str) -> int:
         return await self.inner.count_entities(tenant)

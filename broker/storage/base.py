@@ -7,8 +7,10 @@ dicts. A write is acknowledged only once it is durable. Tenants: the default ten
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from broker.query.ast import EntityQuery
 from broker.types import ExpandedEntity
 
 
@@ -18,6 +20,15 @@ class StoreError(Exception):
 
 class DuplicateEntity(StoreError):
     """create_entity was given an id that already exists in that tenant."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPage:
+    """One page of a query's matches, in the store's stable order (entity id ascending),
+    and the number of all matches when it was asked for (`count=True`)."""
+
+    entities: list[ExpandedEntity]
+    total: int | None = None
 
 
 class EntityStore(Protocol):
@@ -49,6 +60,13 @@ class EntityStore(Protocol):
         """Remove and return the entity; None when there was none."""
 
     async def count_entities(self, tenant: str) -> int: ...
+
+    async def query_entities(
+        self, tenant: str, query: EntityQuery, *, limit: int, offset: int = 0, count: bool = False
+    ) -> QueryPage:
+        """The entities of a tenant that match `query` (an AST with expanded names), ordered
+        by id, `offset` skipped, at most `limit` returned (limit 0 with count=True: count only).
+        The answer must be exactly what `broker.query.evaluate` gives over all entities."""
 
     async def save_context(self, record: dict[str, Any]) -> None:
         """Insert or replace a hosted @context record (keyed by record["id"])."""

@@ -24,8 +24,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from broker.query.ast import EntityQuery
 from broker.settings import Settings
-from broker.storage.base import DuplicateEntity, StoreError
+from broker.storage.base import DuplicateEntity, QueryPage, StoreError
 from broker.storage.mongo.capabilities import Capabilities, probe
 from broker.storage.mongo.documents import from_document, to_document
 from broker.storage.mongo.keys import decode_keys, encode_keys
@@ -171,6 +172,11 @@ class MongoStore:
         async with self._write():
             doc = await self._entities(tenant).find_one_and_delete({"_id": entity_id})
         return None if doc is None else from_document(doc)
+
+    async def query_entities(
+        self, tenant: str, query: EntityQuery, *, limit: int, offset: int = 0, count: bool = False
+    ) -> QueryPage:
+        raise NotImplementedError("query_entities is wired in with the query compiler")
 
     async def count_entities(self, tenant: str) -> int:
         with _translated():

@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 
+from broker.query.ast import EntityQuery
 from broker.settings import Settings
-from broker.storage.base import DuplicateEntity, StoreError
+from broker.storage.base import DuplicateEntity, QueryPage, StoreError
 from broker.storage.sqlite.connection import (
     Database,
     checked_synchronous,
@@ -174,6 +175,11 @@ class SqliteStore:
 
         doc = await self.writer.submit(op)
         return None if doc is None else _loads(doc)
+
+    async def query_entities(
+        self, tenant: str, query: EntityQuery, *, limit: int, offset: int = 0, count: bool = False
+    ) -> QueryPage:
+        raise NotImplementedError("query_entities is wired in with the query compiler")
 
     async def count_entities(self, tenant: str) -> int:
         def query(conn: sqlite3.Connection) -> int:
