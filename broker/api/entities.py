@@ -26,6 +26,11 @@ from broker.api.http import (
     respond,
     tenant_of,
 )
+from broker.api.representation import (
+    geometry_property,
+    render_options,
+    response_media,
+)
 from broker.api.state import STATE, AppState
 from broker.errors import BadRequestData, ResourceNotFound
 from broker.jsonld import TermMap
@@ -38,22 +43,13 @@ from broker.model.expand import (
     expand_fragment,
 )
 from broker.model.operations import UpdateResult
-from broker.model.render import Form, RenderOptions, render_attribute, render_entity, render_feature
+from broker.model.render import render_attribute, render_entity, render_feature
 from broker.services.entities import utc_now
 from broker.types import Instance
 
 RETRIEVE_MEDIA = (JSON, LD_JSON, GEO_JSON)
 WRITE_OPTIONS = frozenset({"keyValues", "simplified", "concise", "normalized"})
 APPEND_OPTIONS = WRITE_OPTIONS | {"noOverwrite"}
-READ_OPTIONS = frozenset({"keyValues", "simplified", "concise", "normalized", "sysAttrs"})
-FORMATS: dict[str, Form] = {
-    "normalized": "normalized",
-    "concise": "concise",
-    "keyValues": "keyValues",
-    "simplified": "keyValues",
-}
-ENTITY_MEMBERS = frozenset({"id", "type", "scope"})
-GEO_LOCATION = "https://uri.etsi.org/ngsi-ld/location"
 
 
 def _entity_id(request: web.Request) -> str:
@@ -69,49 +65,6 @@ def _attr_name(request: web.Request, terms: TermMap, *, allow_scope: bool = Fals
 
 def _key_values_input(options: set[str]) -> bool:
     return bool(options & {"keyValues", "simplified"})
-
-
-def _render_options(request: web.Request, terms: TermMap) -> RenderOptions:
-    options = options_of(request, READ_OPTIONS)
-    forms = {FORMATS[o] for o in options if o in FORMATS}
-    fmt = request.query.get("format")
-    if fmt is not None and fmt != "geojson":
-        if fmt not in FORMATS:
-            raise BadRequestData(
-                f"unknown format '{fmt}'; use normalized, concise, keyValues, simplified "
-                "or geojson",
-                field="format",
-            )
-        forms.add(FORMATS[fmt])
-    if len(forms) > 1:
-        raise BadRequestData(
-            "conflicting representations requested: " + ", ".join(sorted(forms)), field="options"
-        )
-    return RenderOptions(
-        form=forms.pop() if forms else "normalized",
-        sys_attrs="sysAttrs" in options,
-        lang=request.query.get("lang"),
-        attrs=_expanded_set(request, "attrs", terms, members=False),
-        pick=_expanded_set(request, "pick", terms, members=True),
-        omit=_expanded_set(request, "omit", terms, members=True),
-    )
-
-
-def _expanded_set(
-    request: web.Request, name: str, terms: TermMap, *, members: bool
-) -> frozenset[str] | None:
-    items = list_param(request, name)
-    if items is None:
-        return None
-    out: set[str] = set()
-    for item in items:
-        if members and item in ENTITY_MEMBERS:
-            out.add(item)
-        else:
-            if not validate.is_valid_name(item):
-                raise BadRequestData(f"'{item}' is not a valid attribute name", field=name)
-            out.add(terms.expand_term(item))
-    return frozenset(out)
 
 
 def _update_result(result: UpdateResult, terms: TermMap) -> dict[str, Any]:
@@ -216,12 +169,10 @@ async def create_entity(request: web.Request) -> web.Response:
 async def retrieve_entity(request: web.Request) -> web.Response:
     state: AppState = request.app[STATE]
     tenant = tenant_of(request)
-    media = negotiate(request, RETRIEVE_MEDIA)
-    if request.query.get("format") == "geojson":
-        media = GEO_JSON
+    media = response_media(request, negotiate(request, RETRIEVE_MEDIA))
     terms = await state.resolver.resolve(link_context(request))
     entity_id = _entity_id(request)
-    opts = _render_options(request, terms)
+    opts = render_options(request, terms)
     entity = await state.entities.get(tenant, entity_id)
     wanted_types = list_param(request, "type")
     if wanted_types is not None:
@@ -232,9 +183,7 @@ async def retrieve_entity(request: web.Request) -> web.Response:
                 field="type",
             )
     if media == GEO_JSON:
-        geometry = request.query.get("geometryProperty")
-        geometry_iri = terms.expand_term(geometry) if geometry else GEO_LOCATION
-        feature = render_feature(entity, terms, opts, geometry_iri)
+        feature = render_feature(entity, terms, opts, geometry_property(request, terms))
         return respond(request, feature, terms, GEO_JSON)
     return respond(request, render_entity(entity, terms, opts), terms, media)
 
@@ -303,7 +252,7 @@ async def retrieve_attribute(request: web.Request) -> web.Response:
     terms = await state.resolver.resolve(link_context(request))
     entity_id = _entity_id(request)
     name = _attr_name(request, terms)
-    opts = _render_options(request, terms)
+    opts = render_options(request, terms)
     entity = await state.entities.get(tenant, entity_id)
     instances = entity["attrs"].get(name)
     if not instances:
