@@ -53,6 +53,16 @@ class Settings:
     )
     page_size_max: int = _setting(1000, "Largest `limit` a query may ask for.")
     page_size_default: int = _setting(20, "`limit` when a query gives none.")
+    batch_max_entities: int = _setting(1000, "Most entities one batch operation may carry.")
+    regex_max_length: int = _setting(
+        256, "Longest regular expression accepted in `idPattern` and the `~=` operator."
+    )
+    q_max_length: int = _setting(4096, "Longest `q` (and `scopeQ`, `csf`) expression accepted.")
+    indexed_attributes: tuple[str, ...] = _setting(
+        (),
+        "Extra attributes (full IRIs, comma-separated in the environment variable) whose "
+        "values the MongoDB store indexes at start-up, beyond the built-in indexes.",
+    )
     sqlite_synchronous: str = _setting(
         "NORMAL",
         "SQLite `synchronous` pragma (NORMAL survives a process crash; FULL also power loss).",
@@ -90,6 +100,8 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
             return int(raw)
         if kind is float:
             return float(raw)
+        if kind is tuple:
+            return tuple(item.strip() for item in raw.split(",") if item.strip())
         return raw
     except ValueError:
         raise SystemExit(

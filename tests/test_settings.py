@@ -26,3 +26,8 @@ def test_explicit_overrides_win_over_environment() -> None:
 def test_invalid_environment_value_names_the_variable() -> None:
     with pytest.raises(SystemExit, match="AGORA_PORT"):
         Settings.from_env({"AGORA_PORT": "many"})
+
+
+def test_list_settings_are_comma_separated_in_the_environment() -> None:
+    s = Settings.from_env({"AGORA_INDEXED_ATTRIBUTES": "https://e.org/a, https://e.org/b,"})
+    assert s.indexed_attributes == ("https://e.org/a", "https://e.org/b")
