@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from broker.metrics import Metrics
 from broker.query.ast import EntityQuery
-from broker.storage.base import EntityStore, QueryPage
+from broker.storage.base import BatchOutcome, BatchWrite, EntityStore, QueryPage
 from broker.types import ExpandedEntity
 
 
@@ -22,6 +23,8 @@ class TimedStore:
         self._replace = h.labels("replace_entity")
         self._delete = h.labels("delete_entity")
         self._query = h.labels("query_entities")
+        self._get_many = h.labels("get_entities")
+        self._write_batch = h.labels("write_batch")
 
     async def start(self) -> None:
         await self.inner.start()
@@ -79,6 +82,22 @@ class TimedStore:
 
     async def count_entities(self, tenant: str) -> int:
         return await self.inner.count_entities(tenant)
+
+    async def get_entities(self, tenant: str, ids: Sequence[str]) -> dict[str, ExpandedEntity]:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.get_entities(tenant, ids)
+        finally:
+            self._get_many.observe(time.perf_counter() - t0)
+
+    async def write_batch(
+        self, tenant: str, writes: Sequence[BatchWrite]
+    ) -> list[BatchOutcome]:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.write_batch(tenant, writes)
+        finally:
+            self._write_batch.observe(time.perf_counter() - t0)
 
     async def save_context(self, record: dict[str, Any]) -> None:
         await self.inner.save_context(record)

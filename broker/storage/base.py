@@ -7,8 +7,9 @@ dicts. A write is acknowledged only once it is durable. Tenants: the default ten
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from broker.query.ast import EntityQuery
 from broker.types import ExpandedEntity
@@ -20,6 +21,44 @@ class StoreError(Exception):
 
 class DuplicateEntity(StoreError):
     """create_entity was given an id that already exists in that tenant."""
+
+
+class MissingEntity(StoreError):
+    """A batch "replace" named an id that does not exist in that tenant."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchWrite:
+    """One write of `write_batch`: "create" inserts `entity` (DuplicateEntity when its id
+    exists), "replace" overwrites the stored entity of that id (MissingEntity when there is
+    none), "delete" removes `entity_id` (a missing id is not an error: the caller read the
+    entities under its locks and knows what it deletes)."""
+
+    kind: Literal["create", "replace", "delete"]
+    entity_id: str
+    entity: ExpandedEntity | None = None
+
+    @staticmethod
+    def create(entity: ExpandedEntity) -> BatchWrite:
+        return BatchWrite("create", entity["id"], entity)
+
+    @staticmethod
+    def replace(entity: ExpandedEntity) -> BatchWrite:
+        return BatchWrite("replace", entity["id"], entity)
+
+    @staticmethod
+    def delete(entity_id: str) -> BatchWrite:
+        return BatchWrite("delete", entity_id)
+
+
+BatchOutcome = StoreError | None
+"""What became of one BatchWrite: None when it was written, else why it was not."""
+
+
+def distinct_ids(writes: Sequence[BatchWrite]) -> None:
+    """write_batch takes each id at most once (the caller coalesces a batch's elements)."""
+    if len({w.entity_id for w in writes}) != len(writes):
+        raise ValueError("write_batch needs distinct entity ids")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +99,20 @@ class EntityStore(Protocol):
         """Remove and return the entity; None when there was none."""
 
     async def count_entities(self, tenant: str) -> int: ...
+
+    # -- batch operations (clauses 5.6.7-5.6.10, 5.6.20) ------------------------------------
+
+    async def get_entities(self, tenant: str, ids: Sequence[str]) -> dict[str, ExpandedEntity]:
+        """The stored entities of `ids`, in one round trip; ids that do not exist are absent."""
+
+    async def write_batch(
+        self, tenant: str, writes: Sequence[BatchWrite]
+    ) -> list[BatchOutcome]:
+        """Apply every write in one round trip (SQLite: one transaction, a savepoint per write;
+        MongoDB: one bulk write), each on its own: a failed write changes nothing and the
+        others still happen. Ids are distinct. Returns one outcome per write, in order.
+        A batch with a create creates the tenant (a replace needs an existing entity, hence
+        tenant). Raises StoreError only when the whole batch failed."""
 
     async def query_entities(
         self, tenant: str, query: EntityQuery, *, limit: int, offset: int = 0, count: bool = False

@@ -15,18 +15,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient, IndexModel, WriteConcern
+from pymongo import AsyncMongoClient, DeleteOne, IndexModel, InsertOne, ReplaceOne, WriteConcern
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from broker.query.ast import EntityQuery
 from broker.settings import Settings
-from broker.storage.base import DuplicateEntity, QueryPage, StoreError
+from broker.storage.base import (
+    BatchOutcome,
+    BatchWrite,
+    DuplicateEntity,
+    MissingEntity,
+    QueryPage,
+    StoreError,
+    distinct_ids,
+)
 from broker.storage.mongo.capabilities import Capabilities, probe
 from broker.storage.mongo.documents import from_document, to_document
 from broker.storage.mongo.keys import decode_keys, encode_keys
@@ -41,6 +49,7 @@ CONTEXTS = "hosted_contexts"
 SERVER_SELECTION_TIMEOUT_MS = 5000
 _FORBIDDEN_IN_DB_NAME = frozenset('/\\. "$*<>:|?\x00')
 _MAX_PREFIX = 40
+_DUPLICATE_KEY = 11000
 
 
 def entity_indexes(capabilities: Capabilities) -> list[IndexModel]:
@@ -182,6 +191,56 @@ class MongoStore:
         with _translated():
             return await self._entities(tenant).count_documents({})
 
+    # -- batch operations (clauses 5.6.7-5.6.10, 5.6.20) -----------------------------------
+
+    async def get_entities(self, tenant: str, ids: Sequence[str]) -> dict[str, ExpandedEntity]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        with _translated():
+            docs = [doc async for doc in self._entities(tenant).find({"_id": {"$in": wanted}})]
+        return {doc["_id"]: from_document(doc) for doc in docs}
+
+    async def write_batch(
+        self, tenant: str, writes: Sequence[BatchWrite]
+    ) -> list[BatchOutcome]:
+        """One unordered `bulk_write` (ids are distinct, so order cannot matter); per-write
+        errors come back by index. A replace whose id is gone is found by one more read,
+        only when the bulk matched fewer documents than it replaced."""
+        distinct_ids(writes)
+        if not writes:
+            return []
+        requests: list[InsertOne[Doc] | ReplaceOne[Doc] | DeleteOne] = []
+        for w in writes:
+            if w.kind == "delete":
+                requests.append(DeleteOne({"_id": w.entity_id}))
+            else:
+                assert w.entity is not None
+                doc = to_document(w.entity)
+                requests.append(
+                    InsertOne(doc) if w.kind == "create" else ReplaceOne({"_id": w.entity_id}, doc)
+                )
+        outcomes: list[BatchOutcome] = [None] * len(writes)
+        async with self._write():
+            if any(w.kind == "create" for w in writes):
+                await self._ensure_tenant(tenant)
+            collection = self._entities(tenant)
+            try:
+                result = await collection.bulk_write(requests, ordered=False)
+                matched = result.matched_count
+            except BulkWriteError as exc:
+                matched = int(exc.details.get("nMatched", 0))
+                for error in exc.details.get("writeErrors", []):
+                    outcomes[error["index"]] = _bulk_error(writes[error["index"]], error)
+            replaced = [i for i, w in enumerate(writes) if w.kind == "replace"]
+            if matched < sum(1 for i in replaced if outcomes[i] is None):
+                ids = [writes[i].entity_id for i in replaced if outcomes[i] is None]
+                found = {d["_id"] async for d in collection.find({"_id": {"$in": ids}}, {"_id": 1})}
+                for i in replaced:
+                    if outcomes[i] is None and writes[i].entity_id not in found:
+                        outcomes[i] = MissingEntity(f"entity {writes[i].entity_id} does not exist")
+        return outcomes
+
     # -- hosted @contexts -----------------------------------------------------------------
 
     async def save_context(self, record: dict[str, Any]) -> None:
@@ -266,6 +325,13 @@ class MongoStore:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
+
+
+def _bulk_error(write: BatchWrite, error: dict[str, Any]) -> StoreError:
+    """A bulk write's per-operation error as the store contract's error."""
+    if error.get("code") == _DUPLICATE_KEY:
+        return DuplicateEntity(f"entity {write.entity_id} already exists")
+    return StoreError(f"MongoDB: {error.get('errmsg', error)}")
 
 
 @contextlib.contextmanager

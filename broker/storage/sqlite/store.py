@@ -9,13 +9,22 @@ index instead of parsing documents. Writes go through `GroupCommitWriter`, reads
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from broker.query.ast import EntityQuery
 from broker.settings import Settings
-from broker.storage.base import DuplicateEntity, QueryPage, StoreError
+from broker.storage.base import (
+    BatchOutcome,
+    BatchWrite,
+    DuplicateEntity,
+    MissingEntity,
+    QueryPage,
+    StoreError,
+    distinct_ids,
+)
 from broker.storage.sqlite.connection import (
     Database,
     checked_synchronous,
@@ -115,16 +124,8 @@ class SqliteStore:
         created, modified = entity.get("createdAt"), entity.get("modifiedAt")
 
         def op(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(
-                    "INSERT INTO entities (tenant, id, doc, created_at, modified_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (tenant, entity_id, doc, created, modified),
-                )
-            except sqlite3.IntegrityError:
-                raise DuplicateEntity(f"entity {entity_id} already exists") from None
+            _insert_row(conn, tenant, entity_id, doc, types, created, modified)
             conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
-            _insert_types(conn, tenant, entity_id, types)
 
         await self.writer.submit(op)
         self._known_tenants.add(tenant)
@@ -145,18 +146,7 @@ class SqliteStore:
         created, modified = entity.get("createdAt"), entity.get("modifiedAt")
 
         def op(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? "
-                "WHERE tenant = ? AND id = ?",
-                (doc, created, modified, tenant, entity_id),
-            )
-            if cursor.rowcount == 0:
-                return False
-            conn.execute(
-                "DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id)
-            )
-            _insert_types(conn, tenant, entity_id, types)
-            return True
+            return _update_row(conn, tenant, entity_id, doc, types, created, modified)
 
         return await self.writer.submit(op)
 
@@ -167,10 +157,7 @@ class SqliteStore:
             ).fetchone()
             if row is None:
                 return None
-            conn.execute("DELETE FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id))
-            conn.execute(
-                "DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id)
-            )
+            _delete_row(conn, tenant, entity_id)
             return str(row[0])
 
         doc = await self.writer.submit(op)
@@ -187,6 +174,63 @@ class SqliteStore:
             return int(row.fetchone()[0])
 
         return await self.readers.run(query)
+
+    # -- batch operations (clauses 5.6.7-5.6.10, 5.6.20) -----------------------------------
+
+    async def get_entities(self, tenant: str, ids: Sequence[str]) -> dict[str, ExpandedEntity]:
+        wanted = list(dict.fromkeys(ids))
+
+        def query(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            rows: list[tuple[str, str]] = []
+            for start in range(0, len(wanted), _IDS_PER_SELECT):
+                chunk = wanted[start : start + _IDS_PER_SELECT]
+                marks = ",".join("?" * len(chunk))
+                rows.extend(
+                    conn.execute(
+                        f"SELECT id, doc FROM entities WHERE tenant = ? AND id IN ({marks})",
+                        (tenant, *chunk),
+                    )
+                )
+            return rows
+
+        if not wanted:
+            return {}
+        return {entity_id: _loads(doc) for entity_id, doc in await self.readers.run(query)}
+
+    async def write_batch(
+        self, tenant: str, writes: Sequence[BatchWrite]
+    ) -> list[BatchOutcome]:
+        """One writer job for the whole batch: it commits in one transaction (with whatever
+        else is queued), each write inside its own nested savepoint."""
+        distinct_ids(writes)
+        rows = [
+            (w, None if w.entity is None else _dumps(w.entity), _types_of(w.entity or {}))
+            for w in writes
+        ]
+
+        def op(conn: sqlite3.Connection) -> list[BatchOutcome]:
+            outcomes: list[BatchOutcome] = []
+            for write, doc, types in rows:
+                conn.execute("SAVEPOINT batch_write")
+                try:
+                    outcomes.append(_apply_write(conn, tenant, write, doc, types))
+                except sqlite3.Error as exc:
+                    outcomes.append(StoreError(f"SQLite write failed: {exc}"))
+                if outcomes[-1] is None:
+                    conn.execute("RELEASE batch_write")
+                else:
+                    conn.execute("ROLLBACK TO batch_write")
+                    conn.execute("RELEASE batch_write")
+            if any(o is None and w.kind != "delete" for o, w in zip(outcomes, writes, strict=True)):
+                conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
+            return outcomes
+
+        if not writes:
+            return []
+        outcomes = await self.writer.submit(op)
+        if any(o is None and w.kind != "delete" for o, w in zip(outcomes, writes, strict=True)):
+            self._known_tenants.add(tenant)
+        return outcomes
 
     # -- hosted @contexts -----------------------------------------------------------------
 
@@ -241,3 +285,75 @@ def _insert_types(
         "INSERT INTO entity_types (tenant, id, type) VALUES (?, ?, ?)",
         [(tenant, entity_id, t) for t in types],
     )
+
+
+# -- rows: shared by the single-entity writes and write_batch ----------------------------------
+
+_IDS_PER_SELECT = 500
+
+
+def _insert_row(
+    conn: sqlite3.Connection,
+    tenant: str,
+    entity_id: str,
+    doc: str,
+    types: list[str],
+    created: str | None,
+    modified: str | None,
+) -> None:
+    try:
+        conn.execute(
+            "INSERT INTO entities (tenant, id, doc, created_at, modified_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (tenant, entity_id, doc, created, modified),
+        )
+    except sqlite3.IntegrityError:
+        raise DuplicateEntity(f"entity {entity_id} already exists") from None
+    _insert_types(conn, tenant, entity_id, types)
+
+
+def _update_row(
+    conn: sqlite3.Connection,
+    tenant: str,
+    entity_id: str,
+    doc: str,
+    types: list[str],
+    created: str | None,
+    modified: str | None,
+) -> bool:
+    cursor = conn.execute(
+        "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? "
+        "WHERE tenant = ? AND id = ?",
+        (doc, created, modified, tenant, entity_id),
+    )
+    if cursor.rowcount == 0:
+        return False
+    conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
+    _insert_types(conn, tenant, entity_id, types)
+    return True
+
+
+def _delete_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
+    cursor = conn.execute("DELETE FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id))
+    conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
+    return cursor.rowcount > 0
+
+
+def _apply_write(
+    conn: sqlite3.Connection, tenant: str, write: BatchWrite, doc: str | None, types: list[str]
+) -> BatchOutcome:
+    """One BatchWrite on the writer thread; a refusal is returned, not raised."""
+    if write.kind == "delete":
+        _delete_row(conn, tenant, write.entity_id)
+        return None
+    assert write.entity is not None and doc is not None
+    created, modified = write.entity.get("createdAt"), write.entity.get("modifiedAt")
+    if write.kind == "create":
+        try:
+            _insert_row(conn, tenant, write.entity_id, doc, types, created, modified)
+        except DuplicateEntity as exc:
+            return exc
+        return None
+    if not _update_row(conn, tenant, write.entity_id, doc, types, created, modified):
+        return MissingEntity(f"entity {write.entity_id} does not exist")
+    return None
