@@ -30,6 +30,20 @@ class AttrPath:
     compound: tuple[str, ...] = ()
     lang: str | None = None
 
+    def language(self) -> str | None:
+        """The language a LanguageProperty target is filtered on, or None for none.
+
+        The q grammar cannot tell `name[en]` (a language filter) from `address[city]` (a
+        compound-value key): both parse to `compound=("en",)`. Which one it is depends on
+        the target attribute, so consumers ask this when the target is a LanguageProperty:
+        `"*"` (any language, `name[*]`) or the one-element compound path.
+        """
+        if self.lang is not None:
+            return self.lang
+        if len(self.compound) == 1:
+            return self.compound[0]
+        return None
+
 
 ValueKind = Lit["number", "string", "boolean", "datetime", "date", "time", "uri", "null"]
 
@@ -40,6 +54,10 @@ class Value:
 
     value: str | int | float | bool | None
     kind: ValueKind
+    iri: str | None = None
+    """For "string" and "uri" values that are valid terms: the value expanded with the
+    request's @context, which is what a VocabProperty target is compared with (clause 4.9:
+    "the target value shall be expanded according to the @context"). Set by `expand`."""
 
 
 @dataclass(frozen=True, slots=True)
