@@ -3,15 +3,33 @@
 `MIGRATIONS[n]` takes a database from version n to n+1; a fresh file runs them all. Never
 edit a released migration: append a new one. Documents are kept as JSON text (not JSONB
 blobs) so JSON1 functions can query them and the file stays readable with the sqlite3 shell.
+
+A step is an SQL statement or, where SQL cannot do the work (back-filling the query side
+tables, which needs the geometry code), a function of the connection, run in the same
+transaction.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+
+import orjson
 
 from broker.storage.base import StoreError
+from broker.storage.sqlite.index import index_entity
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+Step = str | Callable[[sqlite3.Connection], None]
+
+
+def _backfill_query_index(conn: sqlite3.Connection) -> None:
+    """Index every entity stored before the query side tables existed."""
+    rows = conn.execute("SELECT tenant, doc FROM entities").fetchall()
+    for tenant, doc in rows:
+        index_entity(conn, tenant, orjson.loads(doc))
+
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     (
         """CREATE TABLE tenants (
             id TEXT PRIMARY KEY,
@@ -39,6 +57,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             record TEXT NOT NULL
         ) WITHOUT ROWID""",
     ),
+    # 1 -> 2: the query side tables (see index.py), back-filled from the stored documents.
+    (
+        """CREATE TABLE attr_values (
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            attr TEXT NOT NULL,
+            dataset TEXT,
+            kind TEXT NOT NULL,
+            val
+        )""",
+        "CREATE INDEX attr_values_by_entity ON attr_values (tenant, id, attr, kind, val)",
+        "CREATE INDEX attr_values_by_value ON attr_values (tenant, attr, kind, val, id)",
+        """CREATE TABLE geo_shapes (
+            rid INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            attr TEXT NOT NULL
+        )""",
+        "CREATE INDEX geo_shapes_by_entity ON geo_shapes (tenant, id)",
+        "CREATE VIRTUAL TABLE geo_boxes USING rtree(rid, min_lon, max_lon, min_lat, max_lat)",
+        _backfill_query_index,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -65,8 +105,11 @@ def migrate(conn: sqlite3.Connection) -> int:
             if version == SCHEMA_VERSION:
                 conn.execute("COMMIT")
                 return found
-            for statement in MIGRATIONS[version]:
-                conn.execute(statement)
+            for step in MIGRATIONS[version]:
+                if isinstance(step, str):
+                    conn.execute(step)
+                else:
+                    step(conn)
             conn.execute(f"PRAGMA user_version = {version + 1}")
             conn.execute("COMMIT")
         except BaseException:

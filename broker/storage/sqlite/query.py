@@ -1,0 +1,386 @@
+"""Entity queries on SQLite: the AST compiled to a candidate filter, the rest done exactly.
+
+`compile_query` turns an `EntityQuery` into an SQL condition over `entities e` that keeps
+every entity the query matches and, where the side tables allow, few others:
+
+- `ids` → `e.id IN (...)`; `types` → `entity_types` lookups (exact);
+- `idPattern` → `agora_search(pattern, e.id)` (Python `re.search`, registered on the reader
+  connection; any anchored reading of the pattern implies a search hit);
+- `attrs` and every positive q term → "has an `attr_values` row for the attribute", and a q
+  comparison on a top-level value narrows to rows of the literal's kind that compare true,
+  *or* rows of any other kind (which only the exact evaluation can judge);
+- `geoQ` → an R*Tree box test (`near` with maxDistance: the box of the distance circle;
+  within / contains / intersects / overlaps / equals: the box of the query geometry, since
+  each of them implies the two geometries share a point).
+
+Negations (`!=`, `!~=`, `!attr`), `disjoint`, `minDistance`-only `near`, scopeQ, csf and
+paths below the top-level value are not narrowed here. Unless the condition alone is exact
+(ids and types only), every candidate is then checked with `broker.query.evaluate.matches`,
+the reference semantics, so the SQL can make a query slower but never give another answer.
+Candidates arrive in id order, so a page without `count` stops as soon as it is full.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import orjson
+
+from broker.query.ast import (
+    And,
+    AttrPath,
+    Comparison,
+    EntityQuery,
+    Exists,
+    GeoQuery,
+    Or,
+    Q,
+    Range,
+    TypeAnd,
+    TypeExpr,
+    TypeName,
+    TypeOr,
+    Value,
+    ValueList,
+)
+from broker.storage.base import QueryPage
+from broker.storage.sqlite.index import Box, geometry_box, near_box, value_kind, widened
+from broker.types import ExpandedEntity
+
+if TYPE_CHECKING:  # the store imports this module to wire it in
+    from broker.storage.sqlite.store import SqliteStore
+
+Matcher = Callable[[ExpandedEntity, EntityQuery], bool]
+
+# For a literal of kind K, rows of these kinds are candidates whatever their value: the
+# exact evaluation decides how (or whether) such values compare with the literal.
+_OTHER_KINDS = {"n": ("s", "b", "x"), "s": ("n", "b", "x"), "b": ("n", "s", "x")}
+_SQL_OPS = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_SEARCH_FUNCTION = "agora_search"
+
+
+@dataclass
+class Compiled:
+    """An SQL condition over `entities e` (with its parameters) and whether it is exact."""
+
+    where: str
+    params: list[Any] = field(default_factory=list)
+    exact: bool = True
+
+
+def compile_query(tenant: str, query: EntityQuery) -> Compiled:
+    parts: list[str] = []
+    params: list[Any] = []
+    exact = True
+
+    def add(sql: str | None, values: list[Any], is_exact: bool) -> None:
+        nonlocal exact
+        exact = exact and is_exact
+        if sql is not None:
+            parts.append(sql)
+            params.extend(values)
+
+    if query.ids is not None:
+        marks = ", ".join("?" * len(query.ids))
+        add(f"e.id IN ({marks})" if query.ids else "0", list(query.ids), True)
+    if query.id_pattern is not None:
+        add(f"{_SEARCH_FUNCTION}(?, e.id)", [query.id_pattern], False)
+    if query.types is not None:
+        sql, values = _types(tenant, query.types)
+        add(sql, values, sql is not None)
+    if query.attrs is not None:
+        names = sorted(query.attrs)
+        marks = ", ".join("?" * len(names))
+        add(
+            f"e.id IN (SELECT id FROM attr_values WHERE tenant = ? AND attr IN ({marks}))"
+            if names else "0",
+            [tenant, *names],
+            False,
+        )
+    if query.q is not None:
+        sql, values = _q(tenant, query.q)
+        add(sql, values, False)
+    if query.geo is not None:
+        sql, values = _geo(tenant, query.geo)
+        add(sql, values, False)
+    if query.scope is not None or query.csf is not None:
+        exact = False
+    return Compiled(" AND ".join(parts) if parts else "1", params, exact)
+
+
+# -- types -----------------------------------------------------------------------------------
+
+
+def _types(tenant: str, expr: TypeExpr) -> tuple[str | None, list[Any]]:
+    """The exact condition for a type expression (None for an empty, degenerate one)."""
+    if isinstance(expr, TypeName):
+        return (
+            "e.id IN (SELECT id FROM entity_types WHERE tenant = ? AND type = ?)",
+            [tenant, expr.name],
+        )
+    assert isinstance(expr, TypeAnd | TypeOr)
+    sqls: list[str] = []
+    values: list[Any] = []
+    for item in expr.items:
+        sql, vals = _types(tenant, item)
+        if sql is None:
+            return None, []
+        sqls.append(f"({sql})")
+        values.extend(vals)
+    if not sqls:
+        return None, []
+    return (" AND " if isinstance(expr, TypeAnd) else " OR ").join(sqls), values
+
+
+# -- q ---------------------------------------------------------------------------------------
+
+
+def _q(tenant: str, q: Q) -> tuple[str | None, list[Any]]:
+    """A condition every entity matching `q` meets, or None when none is cheap to state."""
+    if isinstance(q, And | Or):
+        sqls: list[str] = []
+        values: list[Any] = []
+        for term in q.terms:
+            sql, vals = _q(tenant, term)
+            if sql is None:
+                if isinstance(q, Or):
+                    return None, []
+                continue
+            sqls.append(f"({sql})")
+            values.extend(vals)
+        if not sqls:
+            return None, []
+        return (" AND " if isinstance(q, And) else " OR ").join(sqls), values
+    if isinstance(q, Exists):
+        return (None, []) if q.negated else _has_attr(tenant, q.path.attr)
+    return _comparison(tenant, q)
+
+
+def _has_attr(tenant: str, attr: str) -> tuple[str, list[Any]]:
+    return (
+        "e.id IN (SELECT id FROM attr_values WHERE tenant = ? AND attr = ?)",
+        [tenant, attr],
+    )
+
+
+def _rows(tenant: str, attr: str, condition: str, values: list[Any]) -> tuple[str, list[Any]]:
+    return (
+        f"e.id IN (SELECT id FROM attr_values WHERE tenant = ? AND attr = ? AND ({condition}))",
+        [tenant, attr, *values],
+    )
+
+
+def _comparison(tenant: str, term: Comparison) -> tuple[str | None, list[Any]]:
+    if term.op in ("!=", "!~="):
+        return None, []
+    path = term.path
+    if not _top_level(path):
+        return _has_attr(tenant, path.attr)
+    typed = _typed_condition(term)
+    if typed is None:
+        return _has_attr(tenant, path.attr)
+    condition, values = typed
+    return _rows(tenant, path.attr, condition, values)
+
+
+def _top_level(path: AttrPath) -> bool:
+    return not path.sub and not path.compound and path.lang is None
+
+
+def _literal(value: Value) -> tuple[str, Any] | None:
+    """(kind, SQL value) of a literal the side table can compare exactly, else None."""
+    if value.kind == "number" and not isinstance(value.value, bool):
+        kind, val = value_kind(value.value)
+        return (kind, val) if kind == "n" else None
+    if value.kind in ("string", "uri") and isinstance(value.value, str):
+        if value.iri is not None and value.iri != value.value:
+            return None  # compared as a term or as an IRI, depending on the target
+        return "s", value.value
+    if value.kind == "boolean" and isinstance(value.value, bool):
+        return "b", int(value.value)
+    return None
+
+
+def _others(kind: str) -> str:
+    return ", ".join(f"'{k}'" for k in _OTHER_KINDS[kind])
+
+
+def _typed_condition(term: Comparison) -> tuple[str, list[Any]] | None:
+    """A condition on one attr_values row that every matching instance's row meets."""
+    operand = term.value
+    if term.op == "~=":
+        if not isinstance(operand, Value) or not isinstance(operand.value, str):
+            return None
+        if _compiled(operand.value) is None:
+            return None
+        return (
+            f"(kind = 's' AND {_SEARCH_FUNCTION}(?, val)) OR kind IN ({_others('s')})",
+            [operand.value],
+        )
+    if isinstance(operand, Value):
+        literal = _literal(operand)
+        if literal is None:
+            return None
+        kind, val = literal
+        op = _SQL_OPS[term.op]
+        return f"(kind = '{kind}' AND val {op} ?) OR kind IN ({_others(kind)})", [val]
+    if term.op != "==":
+        return None
+    if isinstance(operand, Range):
+        low, high = _literal(operand.low), _literal(operand.high)
+        if low is None or high is None or low[0] != high[0]:
+            return None
+        kind = low[0]
+        return (
+            f"(kind = '{kind}' AND val BETWEEN ? AND ?) OR kind IN ({_others(kind)})",
+            [low[1], high[1]],
+        )
+    assert isinstance(operand, ValueList)
+    literals = [_literal(item) for item in operand.items]
+    if not literals or any(lit is None for lit in literals):
+        return None
+    kinds = {lit[0] for lit in literals if lit is not None}
+    if len(kinds) != 1:
+        return None
+    kind = kinds.pop()
+    marks = ", ".join("?" * len(literals))
+    return (
+        f"(kind = '{kind}' AND val IN ({marks})) OR kind IN ({_others(kind)})",
+        [lit[1] for lit in literals if lit is not None],
+    )
+
+
+# -- geo -------------------------------------------------------------------------------------
+
+
+def geo_box(geo: GeoQuery) -> Box | None:
+    """A box every matching entity's geometry box meets, or None when there is none."""
+    if geo.georel == "near":
+        if geo.max_distance is None or geo.geometry_type != "Point":
+            return None
+        coords = geo.coordinates
+        if len(coords) < 2 or not all(isinstance(c, int | float) for c in coords[:2]):
+            return None
+        box = near_box(float(cast(float, coords[0])), float(cast(float, coords[1])),
+                       geo.max_distance)
+        return None if box is None else widened(box)
+    if geo.georel in ("within", "contains", "intersects", "overlaps", "equals"):
+        box = geometry_box(geo.geometry_dict())
+        return None if box is None else widened(box)
+    return None
+
+
+def _geo(tenant: str, geo: GeoQuery) -> tuple[str | None, list[Any]]:
+    box = geo_box(geo)
+    if box is None:
+        return None, []
+    min_lon, min_lat, max_lon, max_lat = box
+    return (
+        "e.id IN (SELECT s.id FROM geo_boxes b JOIN geo_shapes s ON s.rid = b.rid "
+        "WHERE b.max_lon >= ? AND b.min_lon <= ? AND b.max_lat >= ? AND b.min_lat <= ? "
+        "AND s.tenant = ? AND s.attr = ?)",
+        [min_lon, max_lon, min_lat, max_lat, tenant, geo.geoproperty],
+    )
+
+
+# -- running ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None
+
+
+def _search(pattern: object, text: object) -> int:
+    """`agora_search(pattern, text)`: 1 when `text` is a string the pattern is found in, and
+    also when the pattern does not compile (the exact evaluation then decides)."""
+    if not isinstance(pattern, str):
+        return 1
+    compiled = _compiled(pattern)
+    if compiled is None:
+        return 1
+    if not isinstance(text, str):
+        return 0
+    return 1 if compiled.search(text) else 0
+
+
+def prepare(conn: sqlite3.Connection) -> None:
+    """Register the functions the compiled SQL uses (cheap; idempotent)."""
+    conn.create_function(_SEARCH_FUNCTION, 2, _search, deterministic=True)
+
+
+def reference_matcher() -> Matcher:
+    """`broker.query.evaluate.matches`, the reference semantics."""
+    module = importlib.import_module("broker.query.evaluate")
+    return cast(Matcher, module.matches)
+
+
+def run_query(
+    conn: sqlite3.Connection,
+    tenant: str,
+    query: EntityQuery,
+    *,
+    limit: int,
+    offset: int,
+    count: bool,
+    matches: Matcher | None = None,
+) -> QueryPage:
+    """The query on one connection (a reader thread's): the whole job of `query_entities`."""
+    prepare(conn)
+    compiled = compile_query(tenant, query)
+    base = f"FROM entities e WHERE e.tenant = ? AND ({compiled.where})"
+    params = [tenant, *compiled.params]
+    offset, limit = max(offset, 0), max(limit, 0)
+    if compiled.exact:
+        total: int | None = None
+        if count:
+            total = int(conn.execute(f"SELECT count(*) {base}", params).fetchone()[0])
+        entities: list[ExpandedEntity] = []
+        if limit > 0:
+            rows = conn.execute(
+                f"SELECT e.doc {base} ORDER BY e.id LIMIT ? OFFSET ?", [*params, limit, offset]
+            )
+            entities = [orjson.loads(row[0]) for row in rows]
+        return QueryPage(entities, total)
+    check = matches if matches is not None else reference_matcher()
+    page: list[ExpandedEntity] = []
+    seen = 0
+    if limit == 0 and not count:
+        return QueryPage(page, None)
+    for (doc,) in conn.execute(f"SELECT e.doc {base} ORDER BY e.id", params):
+        entity = orjson.loads(doc)
+        if not check(entity, query):
+            continue
+        if offset <= seen < offset + limit:
+            page.append(entity)
+        seen += 1
+        if not count and len(page) >= limit:
+            break
+    return QueryPage(page, seen if count else None)
+
+
+async def query_entities(
+    store: SqliteStore,
+    tenant: str,
+    query: EntityQuery,
+    *,
+    limit: int,
+    offset: int = 0,
+    count: bool = False,
+) -> QueryPage:
+    """`EntityStore.query_entities` for `SqliteStore`: one job on a reader thread."""
+    matches = reference_matcher()
+    return await store.readers.run(
+        lambda conn: run_query(
+            conn, tenant, query, limit=limit, offset=offset, count=count, matches=matches
+        )
+    )
