@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.api import contexts, entities, system
+from broker.api import batch, contexts, entities, system
 
 API = "/ngsi-ld/v1"
 
@@ -33,9 +33,27 @@ def add_routes(app: web.Application) -> None:
             web.delete(
                 f"{API}/entities/{{entityId}}/attrs/{{attrId}}", entities.delete_attribute
             ),
+            *_batch_routes(),
             web.post(f"{API}/jsonldContexts", contexts.add_context),
             web.get(f"{API}/jsonldContexts", contexts.list_contexts),
             web.get(f"{API}/jsonldContexts/{{contextId}}", contexts.serve_context),
             web.delete(f"{API}/jsonldContexts/{{contextId}}", contexts.delete_context),
         ]
     )
+
+
+def _batch_routes() -> list[web.RouteDef]:
+    """/entityOperations/{operation}, with or without a trailing slash (IoT Agents send
+    `/entityOperations/upsert/?options=update`)."""
+    handlers = {
+        "create": batch.batch_create,
+        "upsert": batch.batch_upsert,
+        "update": batch.batch_update,
+        "delete": batch.batch_delete,
+        "merge": batch.batch_merge,
+    }
+    return [
+        web.post(f"{API}/entityOperations/{operation}{slash}", handler)
+        for operation, handler in handlers.items()
+        for slash in ("", "/")
+    ]

@@ -1,0 +1,297 @@
+"""Batch entity operations (clauses 5.6.7-5.6.10 and 5.6.20 of ETSI GS CIM 009).
+
+A batch costs one store round trip to read and one to write, whatever its size: the service
+locks the batch's ids (the same per-entity locks as EntityService, taken in sorted order so
+two batches never deadlock), reads every existing entity at once, applies the elements in
+request order in memory with the pure rules of `broker.model.operations` (so several elements
+with one id, as FIWARE IoT Agents send them, see each other's result), writes every final
+state at once and publishes one ChangeEvent per changed entity.
+
+Each element is all-or-nothing: an element whose rule fails leaves the entity as the elements
+before it left it, and is reported with its own ProblemDetails. When the store refuses an
+entity's final write, every element of that entity is reported failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+
+from broker.errors import (
+    AlreadyExists,
+    InternalError,
+    NgsiLdError,
+    NonexistentTenant,
+    ResourceNotFound,
+)
+from broker.events import ChangeEvent, EventBus
+from broker.model import operations
+from broker.model.expand import ExpandedFragment
+from broker.services.entities import utc_now
+from broker.storage.base import (
+    BatchOutcome,
+    BatchWrite,
+    DuplicateEntity,
+    EntityStore,
+    MissingEntity,
+)
+from broker.types import ExpandedEntity
+
+LockOf = Callable[[str, str], asyncio.Lock]
+"""The per-entity lock of (tenant, entity id); EntityService's, so that a batch and a
+single-entity write of one entity are serialised."""
+
+Step = Callable[[ExpandedEntity | None], ExpandedEntity | None]
+"""One element of a batch: the entity as the elements before left it (None: absent) ->
+the entity after it (None: deleted). Raises NgsiLdError to fail alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntityError:
+    """One entry of a BatchOperationResult's `errors` (clause 5.2.17)."""
+
+    entity_id: str
+    error: NgsiLdError
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """A BatchOperationResult (clause 5.2.16) plus the ids the batch created (for the 201
+    body of Batch Create and Upsert). Ids appear once, in the order of the request."""
+
+    success: list[str] = field(default_factory=list)
+    errors: list[EntityError] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+
+
+class BatchService:
+    def __init__(
+        self,
+        store: EntityStore,
+        bus: EventBus,
+        lock_of: LockOf | None = None,
+        *,
+        max_attributes: int | None = None,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.max_attributes = max_attributes
+        if lock_of is None:
+            own: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+                weakref.WeakValueDictionary()
+            )
+            lock_of = _lock_table(own)
+        self._lock_of = lock_of
+
+    # -- the operations -----------------------------------------------------------------
+
+    async def create(self, tenant: str, entities: Sequence[ExpandedEntity]) -> BatchResult:
+        """Batch Entity Creation (5.6.7): each entity as Create Entity (5.6.1)."""
+
+        def step(entity: ExpandedEntity) -> Step:
+            def apply(old: ExpandedEntity | None) -> ExpandedEntity:
+                if old is not None:
+                    raise AlreadyExists(f"entity '{entity['id']}' already exists", field="id")
+                return entity
+
+            return apply
+
+        return await self._run(tenant, [(e["id"], step(e)) for e in entities], creates=True)
+
+    async def upsert(
+        self, tenant: str, entities: Sequence[ExpandedEntity], *, replace: bool
+    ) -> BatchResult:
+        """Batch Entity Upsert (5.6.8): an absent entity is created; an existing one is
+        replaced (options=replace, the default: Replace Entity, 5.6.18) or gets the
+        element's attributes appended, overwriting (options=update: 5.6.3)."""
+        now = utc_now()
+
+        def step(entity: ExpandedEntity) -> Step:
+            def apply(old: ExpandedEntity | None) -> ExpandedEntity:
+                if old is None:
+                    return entity
+                if replace:
+                    return operations.replace_entity(old, entity, now=now)
+                new, _ = operations.append_attrs(
+                    old,
+                    entity["attrs"],
+                    now=now,
+                    overwrite=True,
+                    types=entity["type"],
+                    scope=entity.get("scope"),
+                    max_attributes=self.max_attributes,
+                )
+                return new
+
+            return apply
+
+        return await self._run(tenant, [(e["id"], step(e)) for e in entities], creates=True)
+
+    async def update(
+        self, tenant: str, fragments: Sequence[ExpandedFragment], *, overwrite: bool
+    ) -> BatchResult:
+        """Batch Entity Update (5.6.9): each existing entity gets the element's attributes
+        as Append Entity Attributes (5.6.3) does; options=noOverwrite keeps existing ones."""
+        now = utc_now()
+
+        def step(fragment: ExpandedFragment) -> Step:
+            def apply(old: ExpandedEntity | None) -> ExpandedEntity:
+                new, _ = operations.append_attrs(
+                    _existing(old, fragment),
+                    fragment.attrs,
+                    now=now,
+                    overwrite=overwrite,
+                    types=fragment.types,
+                    scope=fragment.scope,
+                    max_attributes=self.max_attributes,
+                )
+                return new
+
+            return apply
+
+        return await self._run(tenant, [(_id_of(f), step(f)) for f in fragments], creates=False)
+
+    async def merge(self, tenant: str, fragments: Sequence[ExpandedFragment]) -> BatchResult:
+        """Batch Entity Merge (5.6.20): each existing entity as Merge Entity (5.6.17)."""
+        now = utc_now()
+
+        def step(fragment: ExpandedFragment) -> Step:
+            def apply(old: ExpandedEntity | None) -> ExpandedEntity:
+                new, _ = operations.merge_entity(
+                    _existing(old, fragment),
+                    fragment.attrs,
+                    now=now,
+                    types=fragment.types,
+                    scope=fragment.scope,
+                    max_attributes=self.max_attributes,
+                )
+                return new
+
+            return apply
+
+        return await self._run(tenant, [(_id_of(f), step(f)) for f in fragments], creates=False)
+
+    async def delete(self, tenant: str, ids: Sequence[str]) -> BatchResult:
+        """Batch Entity Delete (5.6.10): an id that does not exist is an error of its own."""
+
+        def step(entity_id: str) -> Step:
+            def apply(old: ExpandedEntity | None) -> None:
+                if old is None:
+                    raise ResourceNotFound(f"entity '{entity_id}' not found", field="id")
+                return None
+
+            return apply
+
+        return await self._run(tenant, [(i, step(i)) for i in ids], creates=False)
+
+    # -- one read, one write --------------------------------------------------------------
+
+    async def _run(
+        self, tenant: str, steps: Sequence[tuple[str, Step]], *, creates: bool
+    ) -> BatchResult:
+        result = BatchResult()
+        if not steps:
+            return result
+        ids = sorted({entity_id for entity_id, _ in steps})
+        async with self._locked(tenant, ids):
+            before = await self.store.get_entities(tenant, ids)
+            if not before and not creates and not await self.store.tenant_exists(tenant):
+                raise NonexistentTenant(f"tenant '{tenant}' does not exist", field="NGSILD-Tenant")
+            state: dict[str, ExpandedEntity | None] = dict(before)
+            applied: list[str | None] = []  # per element: its id when its rule succeeded
+            failed: list[EntityError | None] = []
+            for entity_id, step in steps:
+                try:
+                    state[entity_id] = step(state.get(entity_id))
+                except NgsiLdError as exc:
+                    applied.append(None)
+                    failed.append(EntityError(entity_id, exc))
+                else:
+                    applied.append(entity_id)
+                    failed.append(None)
+            changed = list(dict.fromkeys(i for i in applied if i is not None))
+            writes = [w for w in (_write_of(i, before.get(i), state.get(i)) for i in changed) if w]
+            outcomes = await self.store.write_batch(tenant, writes) if writes else []
+            refused = {
+                w.entity_id: _as_problem(w.entity_id, o)
+                for w, o in zip(writes, outcomes, strict=True)
+                if o is not None
+            }
+            for w, o in zip(writes, outcomes, strict=True):
+                if o is None:
+                    self._publish(tenant, w.entity_id, before.get(w.entity_id), state[w.entity_id])
+        succeeded: set[str] = set()
+        for done, error in zip(applied, failed, strict=True):
+            if done is None:
+                assert error is not None
+                result.errors.append(error)
+            elif done in refused:
+                result.errors.append(EntityError(done, refused[done]))
+            elif done not in succeeded:
+                succeeded.add(done)
+                result.success.append(done)
+        result.created = [
+            w.entity_id for w in writes if w.kind == "create" and w.entity_id not in refused
+        ]
+        return result
+
+    def _publish(
+        self, tenant: str, entity_id: str, old: ExpandedEntity | None, new: ExpandedEntity | None
+    ) -> None:
+        if old is None:
+            self.bus.publish(ChangeEvent(tenant, "entityCreated", entity_id, None, new))
+        elif new is None:
+            self.bus.publish(ChangeEvent(tenant, "entityDeleted", entity_id, old, None))
+        else:
+            self.bus.publish(ChangeEvent(tenant, "entityUpdated", entity_id, old, new))
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, tenant: str, sorted_ids: list[str]) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for entity_id in sorted_ids:
+                await stack.enter_async_context(self._lock_of(tenant, entity_id))
+            yield
+
+
+def _lock_table(
+    table: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock],
+) -> LockOf:
+    def lock_of(tenant: str, entity_id: str) -> asyncio.Lock:
+        lock = table.get((tenant, entity_id))
+        if lock is None:
+            lock = asyncio.Lock()
+            table[(tenant, entity_id)] = lock
+        return lock
+
+    return lock_of
+
+
+def _id_of(fragment: ExpandedFragment) -> str:
+    if fragment.entity_id is None:
+        raise ValueError("a batch fragment needs its entity id")
+    return fragment.entity_id
+
+
+def _existing(old: ExpandedEntity | None, fragment: ExpandedFragment) -> ExpandedEntity:
+    if old is None:
+        raise ResourceNotFound(f"entity '{fragment.entity_id}' not found", field="id")
+    return old
+
+
+def _write_of(
+    entity_id: str, old: ExpandedEntity | None, new: ExpandedEntity | None
+) -> BatchWrite | None:
+    if new is None:
+        return None if old is None else BatchWrite.delete(entity_id)
+    return BatchWrite.create(new) if old is None else BatchWrite.replace(new)
+
+
+def _as_problem(entity_id: str, outcome: BatchOutcome) -> NgsiLdError:
+    if isinstance(outcome, DuplicateEntity):
+        return AlreadyExists(f"entity '{entity_id}' already exists", field="id")
+    if isinstance(outcome, MissingEntity):
+        return ResourceNotFound(f"entity '{entity_id}' not found", field="id")
+    return InternalError(f"entity '{entity_id}' could not be written: {outcome}")
