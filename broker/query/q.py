@@ -215,7 +215,10 @@ class _QParser:
             high = self.value()
             for end in (first, high):
                 if end.kind not in COMPARABLE_KINDS:
-                    cur.fail(f"a range needs numbers, strings or temporal values, not a {end.kind}", start)
+                    cur.fail(
+                        f"a range needs numbers, strings or temporal values, not a {end.kind}",
+                        start,
+                    )
             if first.kind != high.kind:
                 cur.fail(f"a range from a {first.kind} to a {high.kind}", start)
             return Range(first, high)

@@ -6,9 +6,12 @@ position 7. Every syntax error is BadRequestData naming the request parameter (c
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 from broker.errors import BadRequestData
+
+T = TypeVar("T")
 
 MAX_ECHO = 120
 """Longest excerpt of the offending text echoed in an error detail."""
@@ -62,3 +65,43 @@ def check_length(text: str, field: str, limit: int) -> None:
         )
     if not text:
         raise BadRequestData(f"{field}: must not be empty", field=field)
+
+
+def parse_boolean(
+    cur: Cursor,
+    atom: Callable[[], T],
+    make_and: Callable[[tuple[T, ...]], T],
+    make_or: Callable[[tuple[T, ...]], T],
+    *,
+    or_ops: str = "|,",
+    max_depth: int = 16,
+) -> T:
+    """`atom (op atom)*` with `;` (AND) binding tighter than the OR operators, and
+    parentheses: the shape shared by the type (4.17) and scope (4.19) languages."""
+
+    def disjunction(depth: int) -> T:
+        items = [conjunction(depth)]
+        while not cur.at_end() and cur.peek() in or_ops:
+            cur.pos += 1
+            items.append(conjunction(depth))
+        return items[0] if len(items) == 1 else make_or(tuple(items))
+
+    def conjunction(depth: int) -> T:
+        items = [term(depth)]
+        while cur.take(";"):
+            items.append(term(depth))
+        return items[0] if len(items) == 1 else make_and(tuple(items))
+
+    def term(depth: int) -> T:
+        if cur.take("("):
+            if depth + 1 > max_depth:
+                cur.fail(f"parentheses nested deeper than {max_depth}", cur.pos - 1)
+            node = disjunction(depth + 1)
+            cur.expect(")", "')' or a logical operator")
+            return node
+        return atom()
+
+    node = disjunction(0)
+    if not cur.at_end():
+        cur.fail("unbalanced ')'" if cur.peek() == ")" else "expected a logical operator")
+    return node
