@@ -14,6 +14,12 @@ from typing import TypeAlias
 
 # -- q: the NGSI-LD query language (clause 4.9) ------------------------------------------------
 
+INSTANCE_MEMBERS = frozenset(
+    {"observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt", "objectType"}
+)
+"""Members of an attribute instance a q path may name last (`speed.observedAt`): they are
+members of the stored instance, not sub-attributes, and are never expanded as terms."""
+
 
 @dataclass(frozen=True, slots=True)
 class AttrPath:

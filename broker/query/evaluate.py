@@ -42,6 +42,7 @@ from typing import Any
 
 from broker.query import geometry
 from broker.query.ast import (
+    INSTANCE_MEMBERS,
     And,
     AttrPath,
     Comparison,
@@ -62,11 +63,6 @@ from broker.query.ast import (
 from broker.query.patterns import full_match, search
 from broker.query.values import equals_operand, ordered
 from broker.types import ExpandedEntity, Instance
-
-INSTANCE_MEMBERS = frozenset(
-    {"observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt", "objectType"}
-)
-"""Members of an attribute instance a q path may name last; never expanded as terms."""
 
 RELATIONSHIP_KINDS = frozenset({"Relationship", "ListRelationship"})
 _MEMBER = "member"
