@@ -11,10 +11,10 @@ dynamic typing keeps numbers as numbers and text as text, so one index serves bo
     kind 'x'  anything else (objects, arrays, lists, languageMaps, vocab, json, null,
               numbers SQLite cannot hold)           val = NULL
 
-A row exists for every instance whatever its kind, so "the entity has attribute A" is one
-index probe. The query compiler only ever uses these rows to build a *superset* of the
-matches (a row of another kind is always a candidate), so what the table leaves out can make
-a query slower, never wrong.
+A row exists for every instance whatever its kind (and one for an attribute name with no
+instance), so "the entity has attribute A" is one index probe. The query compiler only
+ever uses these rows to build a *superset* of the matches ('x' rows are always candidates),
+so what the table leaves out can make a query slower, never wrong.
 
 `geo_boxes` (an R*Tree) holds the bounding box of every geometry-valued instance, keyed by a
 rowid that `geo_shapes` maps to (tenant, entity, attribute). Boxes are widened for the
@@ -96,10 +96,13 @@ def attr_value_rows(tenant: str, entity: ExpandedEntity) -> Iterator[ATTR_VALUE_
     if not isinstance(attrs, dict):
         return
     for attr, instances in attrs.items():
-        if not isinstance(instances, list):
+        if not isinstance(instances, list) or not instances:
+            # No instance to describe, but `attrs=` selects on the name alone.
+            yield tenant, entity_id, attr, None, "x", None
             continue
         for instance in instances:
             if not isinstance(instance, dict):
+                yield tenant, entity_id, attr, None, "x", None
                 continue
             dataset = instance.get("datasetId")
             kind, val = scalar_of(instance)

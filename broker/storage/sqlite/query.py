@@ -4,8 +4,8 @@
 every entity the query matches and, where the side tables allow, few others:
 
 - `ids` → `e.id IN (...)`; `types` → `entity_types` lookups (exact);
-- `idPattern` → `agora_search(pattern, e.id)` (Python `re.search`, registered on the reader
-  connection; any anchored reading of the pattern implies a search hit);
+- `idPattern` → `agora_search(pattern, e.id)` (the reference's own regex search, registered
+  on the reader connection: exact), unless `ids` are given (the reference then ignores it);
 - `attrs` and every positive q term → "has an `attr_values` row for the attribute", and a q
   comparison on a top-level value narrows to rows of the literal's kind that compare true,
   *or* rows of any other kind (which only the exact evaluation can judge);
@@ -13,8 +13,9 @@ every entity the query matches and, where the side tables allow, few others:
   within / contains / intersects / overlaps / equals: the box of the query geometry, since
   each of them implies the two geometries share a point).
 
-Negations (`!=`, `!~=`, `!attr`), `disjoint`, `minDistance`-only `near`, scopeQ, csf and
-paths below the top-level value are not narrowed here. Unless the condition alone is exact
+`!=`, `!~=` and paths below the top-level value narrow only to "has the attribute" (every
+operator needs its target to exist); `!attr`, `disjoint`, `minDistance`-only `near`, scopeQ
+and csf are not narrowed here. Unless the condition alone is exact
 (ids and types only), every candidate is then checked with `broker.query.evaluate.matches`,
 the reference semantics, so the SQL can make a query slower but never give another answer.
 Candidates arrive in id order, so a page without `count` stops as soon as it is full.
@@ -22,7 +23,6 @@ Candidates arrive in id order, so a page without `count` stops as soon as it is 
 
 from __future__ import annotations
 
-import functools
 import importlib
 import re
 import sqlite3
@@ -49,6 +49,7 @@ from broker.query.ast import (
     Value,
     ValueList,
 )
+from broker.query.patterns import compile_pattern
 from broker.storage.base import QueryPage
 from broker.storage.sqlite.index import Box, geometry_box, near_box, value_kind, widened
 from broker.types import ExpandedEntity
@@ -59,10 +60,12 @@ if TYPE_CHECKING:  # the store imports this module to wire it in
 Matcher = Callable[[ExpandedEntity, EntityQuery], bool]
 
 # For a literal of kind K, rows of these kinds are candidates whatever their value: the
-# exact evaluation decides how (or whether) such values compare with the literal.
-_OTHER_KINDS = {"n": ("s", "b", "x"), "s": ("n", "b", "x"), "b": ("n", "s", "x")}
+# reference compares a literal only with elements of its own kind, so scalar rows of another
+# kind never match, while 'x' rows (arrays, json, lists, language maps, vocab) may.
+_OTHER_KINDS = {"n": ("x",), "s": ("x",), "b": ("x",)}
 _SQL_OPS = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _SEARCH_FUNCTION = "agora_search"
+_FULL_MATCH_FUNCTION = "agora_full_match"
 
 
 @dataclass
@@ -89,8 +92,12 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
     if query.ids is not None:
         marks = ", ".join("?" * len(query.ids))
         add(f"e.id IN ({marks})" if query.ids else "0", list(query.ids), True)
-    if query.id_pattern is not None:
-        add(f"{_SEARCH_FUNCTION}(?, e.id)", [query.id_pattern], False)
+    if query.id_pattern is not None and query.ids is None:  # ids given: idPattern ignored
+        add(
+            f"{_SEARCH_FUNCTION}(?, e.id)",
+            [query.id_pattern],
+            _compiled(query.id_pattern) is not None,
+        )
     if query.types is not None:
         sql, values = _types(tenant, query.types)
         add(sql, values, sql is not None)
@@ -177,10 +184,8 @@ def _rows(tenant: str, attr: str, condition: str, values: list[Any]) -> tuple[st
 
 
 def _comparison(tenant: str, term: Comparison) -> tuple[str | None, list[Any]]:
-    if term.op in ("!=", "!~="):
-        return None, []
     path = term.path
-    if not _top_level(path):
+    if term.op in ("!=", "!~=") or not _top_level(path):  # these need the target to exist
         return _has_attr(tenant, path.attr)
     typed = _typed_condition(term)
     if typed is None:
@@ -220,7 +225,7 @@ def _typed_condition(term: Comparison) -> tuple[str, list[Any]] | None:
         if _compiled(operand.value) is None:
             return None
         return (
-            f"(kind = 's' AND {_SEARCH_FUNCTION}(?, val)) OR kind IN ({_others('s')})",
+            f"(kind = 's' AND {_FULL_MATCH_FUNCTION}(?, val)) OR kind IN ({_others('s')})",
             [operand.value],
         )
     if isinstance(operand, Value):
@@ -292,30 +297,38 @@ def _geo(tenant: str, geo: GeoQuery) -> tuple[str | None, list[Any]]:
 # -- running ---------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=256)
 def _compiled(pattern: str) -> re.Pattern[str] | None:
     try:
-        return re.compile(pattern)
+        return compile_pattern(pattern)
     except (re.error, RecursionError, OverflowError):
         return None
 
 
-def _search(pattern: object, text: object) -> int:
-    """`agora_search(pattern, text)`: 1 when `text` is a string the pattern is found in, and
-    also when the pattern does not compile (the exact evaluation then decides)."""
-    if not isinstance(pattern, str):
-        return 1
-    compiled = _compiled(pattern)
-    if compiled is None:
-        return 1
-    if not isinstance(text, str):
-        return 0
-    return 1 if compiled.search(text) else 0
+def _regex_function(full: bool) -> Callable[[object, object], int]:
+    def run(pattern: object, text: object) -> int:
+        """1 when `text` is a string the pattern matches (anywhere, or whole when `full`),
+        and also when the pattern does not compile (the exact evaluation then decides)."""
+        if not isinstance(pattern, str):
+            return 1
+        compiled = _compiled(pattern)
+        if compiled is None:
+            return 1
+        if not isinstance(text, str):
+            return 0
+        found = compiled.fullmatch(text) if full else compiled.search(text)
+        return 0 if found is None else 1
+
+    return run
+
+
+_search = _regex_function(full=False)
+_full_match = _regex_function(full=True)
 
 
 def prepare(conn: sqlite3.Connection) -> None:
     """Register the functions the compiled SQL uses (cheap; idempotent)."""
     conn.create_function(_SEARCH_FUNCTION, 2, _search, deterministic=True)
+    conn.create_function(_FULL_MATCH_FUNCTION, 2, _full_match, deterministic=True)
 
 
 def reference_matcher() -> Matcher:
