@@ -180,14 +180,13 @@ def _edges(geometry: dict[str, Any]) -> Iterator[tuple[list[float], list[float]]
             yield from _edges(member)
         return
     coords = geometry["coordinates"]
-    lines: list[Any] = {
-        "Point": [],
-        "MultiPoint": [],
-        "LineString": [coords],
-        "MultiLineString": coords,
-        "Polygon": coords,
-        "MultiPolygon": [ring for polygon in coords for ring in polygon],
-    }[kind]
+    lines: list[Any] = []
+    if kind == "LineString":
+        lines = [coords]
+    elif kind in ("MultiLineString", "Polygon"):
+        lines = coords
+    elif kind == "MultiPolygon":
+        lines = [ring for polygon in coords for ring in polygon]
     for line in lines:
         yield from itertools.pairwise(line)
 
