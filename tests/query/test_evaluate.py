@@ -116,7 +116,7 @@ def test_not_equal_needs_the_attribute(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["owner>urn:ngsi-ld:Person:0", 'owner~="urn.*"', 'owner<"z"']
+    "text", ['owner>"urn:ngsi-ld:Person:0"', 'owner~="urn.*"', 'owner<"z"']
 )
 def test_relationships_match_only_equal_and_unequal(text: str) -> None:
     assert match_q(CAR, q(text)) is False
