@@ -139,6 +139,9 @@ class Parts:
 
 def to_shape(geometry: dict[str, Any]) -> Any:
     """A shapely geometry of a GeoJSON geometry; an invalid one is made valid."""
+    if geometry.get("type") == "Point":
+        c = geometry["coordinates"]
+        return shapely.Point(c[0], c[1])
     geom = shape(geometry)
     if not geom.is_valid:
         geom = shapely.make_valid(geom)

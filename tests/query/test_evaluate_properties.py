@@ -12,7 +12,7 @@ from broker.query.evaluate import match_q, matches, targets
 from broker.types import ExpandedEntity
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(entity_sets(max_size=15), entity_queries())
 def test_query_members_combine_as_a_conjunction(
     es: list[ExpandedEntity], query: EntityQuery
