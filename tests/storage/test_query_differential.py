@@ -27,7 +27,7 @@ from broker.storage.sqlite.index import index_entities
 EXAMPLES = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-pages = st.tuples(st.integers(0, 4), st.integers(0, 6), st.booleans())
+pages = st.tuples(st.integers(0, 2), st.integers(1, 8) | st.just(0), st.booleans())
 
 
 def expected(entities: list[dict[str, Any]], query: EntityQuery, page: tuple[int, int, bool]

@@ -1,0 +1,191 @@
+"""The SQLite query path on fixed data: every pushed-down comparison gives the reference's
+answer, side tables follow writes, the migration back-fills, geometry boxes hold."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from broker.query.ast import (
+    AttrPath,
+    Comparison,
+    EntityQuery,
+    GeoQuery,
+    Operator,
+    Range,
+    TypeName,
+    Value,
+    ValueList,
+)
+from broker.query.evaluate import matches
+from broker.query.geometry import haversine_m
+from broker.settings import Settings
+from broker.storage.base import BatchWrite
+from broker.storage.sqlite import SqliteStore
+from broker.storage.sqlite.index import geometry_box, index_entities, near_box, unindex_entity
+from broker.storage.sqlite.query import compile_query, query_entities
+from broker.storage.sqlite.schema import MIGRATIONS, migrate
+
+EX = "https://example.org/"
+N, S, LOC = EX + "n", EX + "s", EX + "loc"
+
+
+def thing(i: int, n: Any, s: Any, lon: float, lat: float) -> dict[str, Any]:
+    return {
+        "id": f"urn:t:{i:02d}",
+        "type": [EX + ("A" if i % 2 else "B")],
+        "attrs": {
+            N: [{"type": "Property", "value": n}],
+            S: [{"type": "Property", "value": s}]
+            if not isinstance(s, dict) else [{"type": "Relationship", "object": s["o"]}],
+            LOC: [{"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}}],
+        },
+    }
+
+
+THINGS = [
+    thing(0, 0, "a", 0.0, 0.0), thing(1, 2.5, "b", 0.001, 0.001), thing(2, 5, "free", 1.0, 1.0),
+    thing(3, [1, 9], "urn:x", 2.0, 0.5), thing(4, True, {"o": "urn:x"}, -1.0, -1.0),
+    thing(5, "7", 3, 10.0, 10.0), thing(6, -3, ["a", "z"], 0.002, 0.0),
+    thing(7, 1e300, None, 179.9, 0.0), thing(8, {"k": 1}, "abc", -179.9, 0.0),
+]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> Any:
+    s = SqliteStore(str(tmp_path / "q.db"), Settings())
+    await s.start()
+    await s.write_batch("", [BatchWrite.create(e) for e in THINGS])
+    await s.writer.submit(lambda conn: index_entities(conn, "", THINGS))
+    yield s
+    await s.close()
+
+
+def reference(query: EntityQuery) -> list[str]:
+    return [e["id"] for e in THINGS if matches(e, query)]
+
+
+async def ids_of(store: SqliteStore, query: EntityQuery) -> list[str]:
+    page = await query_entities(store, "", query, limit=100, count=True)
+    assert page.total == len(page.entities)
+    return [e["id"] for e in page.entities]
+
+
+OPS: list[Operator] = ["==", "!=", "<", "<=", ">", ">="]
+LITERALS = [Value(2.5, "number"), Value(5, "number"), Value("b", "string"),
+            Value("urn:x", "uri"), Value(True, "boolean"), Value(3, "number")]
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("value", LITERALS, ids=repr)
+@pytest.mark.parametrize("attr", [N, S])
+async def test_each_comparison_gives_the_reference_answer(
+    store: SqliteStore, op: Operator, value: Value, attr: str
+) -> None:
+    query = EntityQuery(q=Comparison(AttrPath(attr), op, value))
+    assert await ids_of(store, query) == reference(query)
+
+
+@pytest.mark.parametrize(
+    "operand",
+    [Range(Value(0, "number"), Value(5, "number")), Range(Value("a", "string"),
+     Value("c", "string")), ValueList((Value(0, "number"), Value(9, "number"))),
+     ValueList((Value("a", "string"), Value("urn:x", "uri")))],
+    ids=repr,
+)
+async def test_ranges_and_lists_give_the_reference_answer(
+    store: SqliteStore, operand: Range | ValueList
+) -> None:
+    for attr in (N, S):
+        query = EntityQuery(q=Comparison(AttrPath(attr), "==", operand))
+        assert await ids_of(store, query) == reference(query)
+
+
+@pytest.mark.parametrize("pattern", ["fr.*", "a", "urn:.*", "[ab]"])
+async def test_pattern_matches_the_whole_string(store: SqliteStore, pattern: str) -> None:
+    query = EntityQuery(q=Comparison(AttrPath(S), "~=", Value(pattern, "string")))
+    assert await ids_of(store, query) == reference(query)
+
+
+@pytest.mark.parametrize(
+    "geo",
+    [
+        GeoQuery("near", "Point", (0.0, 0.0), LOC, max_distance=200.0),
+        GeoQuery("near", "Point", (0.0, 0.0), LOC, max_distance=300_000.0),
+        GeoQuery("near", "Point", (179.95, 0.0), LOC, max_distance=20_000.0),
+        GeoQuery("within", "Polygon", (((-0.5, -0.5), (1.5, -0.5), (1.5, 1.5), (-0.5, 1.5),
+                                        (-0.5, -0.5)),), LOC),
+        GeoQuery("intersects", "Point", (1.0, 1.0), LOC),
+    ],
+    ids=repr,
+)
+async def test_geo_queries_give_the_reference_answer(store: SqliteStore, geo: GeoQuery) -> None:
+    query = EntityQuery(geo=geo)
+    assert await ids_of(store, query) == reference(query)
+
+
+async def test_types_and_ids_are_exact_in_sql_with_paging(store: SqliteStore) -> None:
+    query = EntityQuery(types=TypeName(EX + "A"))
+    assert compile_query("", query).exact
+    page = await query_entities(store, "", query, limit=2, offset=1, count=True)
+    assert [e["id"] for e in page.entities] == ["urn:t:03", "urn:t:05"]
+    assert page.total == 4
+
+
+async def test_id_pattern_is_ignored_when_ids_are_given(store: SqliteStore) -> None:
+    query = EntityQuery(ids=("urn:t:01",), id_pattern="nothing-like-it")
+    assert await ids_of(store, query) == reference(query) == ["urn:t:01"]
+
+
+async def test_deleted_entities_leave_no_side_rows(store: SqliteStore) -> None:
+    await store.writer.submit(lambda conn: unindex_entity(conn, "", "urn:t:02"))
+    counts = await store.readers.run(lambda conn: [
+        conn.execute(f"SELECT count(*) FROM {t} WHERE id = 'urn:t:02'").fetchone()[0]
+        for t in ("attr_values", "geo_shapes")
+    ])
+    assert counts == [0, 0]
+
+
+def test_migration_back_fills_existing_entities(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    for statement in MIGRATIONS[0]:
+        assert isinstance(statement, str)
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO entities (tenant, id, doc) VALUES ('', ?, ?)",
+                 (THINGS[1]["id"], orjson.dumps(THINGS[1]).decode()))
+    assert migrate(conn) == 1
+    rows = conn.execute("SELECT attr, kind, val FROM attr_values ORDER BY attr").fetchall()
+    assert rows == [(LOC, "x", None), (N, "n", 2.5), (S, "s", "b")]
+    assert conn.execute("SELECT count(*) FROM geo_boxes").fetchone()[0] == 1
+    conn.close()
+
+
+def test_a_long_edge_box_covers_its_great_circle_bulge() -> None:
+    line = {"type": "LineString", "coordinates": [[-60.0, 60.0], [60.0, 60.0]]}
+    box = geometry_box(line)
+    assert box is not None
+    assert box[3] > 70.0  # the geodesic between them passes far north of 60°
+
+
+@pytest.mark.parametrize("lat", [0.0, 45.0, 70.0, -80.0])
+@pytest.mark.parametrize("distance", [10.0, 5_000.0, 500_000.0])
+def test_near_box_contains_the_distance_circle(lat: float, distance: float) -> None:
+    box = near_box(10.0, lat, distance)
+    assert box is not None
+    r = distance / 6_371_008.8
+    for k in range(72):
+        bearing = math.radians(k * 5)
+        phi1, lam1 = math.radians(lat), math.radians(10.0)
+        phi2 = math.asin(math.sin(phi1) * math.cos(r)
+                         + math.cos(phi1) * math.sin(r) * math.cos(bearing))
+        lam2 = lam1 + math.atan2(math.sin(bearing) * math.sin(r) * math.cos(phi1),
+                                 math.cos(r) - math.sin(phi1) * math.sin(phi2))
+        lon, la = math.degrees(lam2), math.degrees(phi2)
+        assert haversine_m((10.0, lat), (lon, la)) == pytest.approx(distance, rel=1e-6)
+        assert box[0] <= lon <= box[2] and box[1] <= la <= box[3]
