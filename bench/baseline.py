@@ -1,6 +1,7 @@
 """The yardstick: a bare aiohttp + uvloop + orjson JSON server with the broker's URL shapes.
 
-GET answers a fixed NGSI-LD entity, POST and PATCH parse the JSON body and answer 201/204 —
+GET answers a fixed NGSI-LD entity, POST and PATCH parse the JSON body and answer 201/204,
+a batch upsert parses its array and answers 201 with the ids —
 the least any JSON API server must do for those requests. Benchmarks report the broker's
 throughput as a ratio to this server's, measured in the same run on the same CPU.
 
@@ -47,6 +48,12 @@ async def update_attrs(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def batch_upsert(request: web.Request) -> web.Response:
+    payload = orjson.loads(await request.read())
+    created = [entity["id"] for entity in payload]
+    return web.Response(body=orjson.dumps(created), status=201, content_type="application/json")
+
+
 async def health(request: web.Request) -> web.Response:
     return web.Response(body=b'{"status":"ok"}', content_type="application/json")
 
@@ -57,6 +64,7 @@ def make_app() -> web.Application:
     app.router.add_get("/ngsi-ld/v1/entities/{entityId}", get_entity)
     app.router.add_post("/ngsi-ld/v1/entities", create_entity)
     app.router.add_patch("/ngsi-ld/v1/entities/{entityId}/attrs", update_attrs)
+    app.router.add_post("/ngsi-ld/v1/entityOperations/upsert", batch_upsert)
     return app
 
 

@@ -24,6 +24,9 @@ POST_TEMPLATE = (
     '"location":{{"type":"GeoProperty","value":{{"type":"Point","coordinates":[-3.7,40.4]}}}}}}'
 )
 
+BATCH_SIZE = 100
+BATCH_PATH = "/ngsi-ld/v1/entityOperations/upsert?options=update"
+
 
 def request_factory(args: argparse.Namespace, host: str, conn: int) -> Callable[[int], bytes]:
     head = f"Host: {host}\r\nConnection: keep-alive\r\n"
@@ -43,6 +46,21 @@ def request_factory(args: argparse.Namespace, host: str, conn: int) -> Callable[
             ).encode() + body
 
         return post
+
+    if args.scenario == "batch":
+
+        def batch(n: int) -> bytes:
+            run = f"{args.run}-{conn}-{n}"
+            entities = ",".join(
+                POST_TEMPLATE.format(run=run, conn="b", n=i) for i in range(BATCH_SIZE)
+            )
+            body = f"[{entities}]".encode()
+            return (
+                f"POST {BATCH_PATH} HTTP/1.1\r\n{head}"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+
+        return batch
 
     def patch(n: int) -> bytes:
         k = (conn * 7919 + n) % args.count
@@ -125,7 +143,7 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
-    parser.add_argument("--scenario", choices=("get", "post", "patch"), required=True)
+    parser.add_argument("--scenario", choices=("get", "post", "patch", "batch"), required=True)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--entity-id", default="urn:ngsi-ld:Vehicle:bench")

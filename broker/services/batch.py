@@ -250,10 +250,16 @@ class BatchService:
 
     @contextlib.asynccontextmanager
     async def _locked(self, tenant: str, sorted_ids: list[str]) -> AsyncIterator[None]:
-        async with contextlib.AsyncExitStack() as stack:
-            for entity_id in sorted_ids:
-                await stack.enter_async_context(self._lock_of(tenant, entity_id))
+        locks = [self._lock_of(tenant, entity_id) for entity_id in sorted_ids]
+        held: list[asyncio.Lock] = []
+        try:
+            for lock in locks:
+                await lock.acquire()
+                held.append(lock)
             yield
+        finally:
+            for lock in reversed(held):
+                lock.release()
 
 
 def _lock_table(
