@@ -57,7 +57,10 @@ class Settings:
     regex_max_length: int = _setting(
         256, "Longest regular expression accepted in `idPattern` and the `~=` operator."
     )
-    q_max_length: int = _setting(4096, "Longest `q` (and `scopeQ`, `csf`) expression accepted.")
+    query_max_length: int = _setting(
+        4096, "Longest `q`, `scopeQ`, `type` or `csf` expression accepted."
+    )
+    query_max_depth: int = _setting(16, "Deepest parenthesis nesting accepted in a `q`.")
     indexed_attributes: tuple[str, ...] = _setting(
         (),
         "Extra attributes (full IRIs, comma-separated in the environment variable) whose "

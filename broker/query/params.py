@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from broker.errors import BadRequestData
 from broker.jsonld.context import TermMap
@@ -27,6 +26,7 @@ from broker.query.geoq import parse_geoq
 from broker.query.patterns import compile_pattern
 from broker.query.scope import parse_scopeq
 from broker.query.types import parse_type_expression
+from broker.settings import Settings
 
 SELECTING = ("id", "idPattern", "type", "attrs", "q", "georel")
 ENTITY_MEMBERS = frozenset({"id", "type", "scope", "createdAt", "modifiedAt"})
@@ -40,13 +40,13 @@ class Limits:
     max_regex_length: int = qlang.DEFAULT_MAX_REGEX_LENGTH
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Limits:
+    def from_settings(cls, settings: Settings | None) -> Limits:
+        if settings is None:
+            return cls()
         return cls(
-            max_length=getattr(settings, "query_max_length", qlang.DEFAULT_MAX_LENGTH),
-            max_depth=getattr(settings, "query_max_depth", qlang.DEFAULT_MAX_DEPTH),
-            max_regex_length=getattr(
-                settings, "regex_max_length", qlang.DEFAULT_MAX_REGEX_LENGTH
-            ),
+            max_length=settings.query_max_length,
+            max_depth=settings.query_max_depth,
+            max_regex_length=settings.regex_max_length,
         )
 
 
@@ -115,7 +115,7 @@ def parse_geo_params(params: Mapping[str, str], terms: TermMap) -> GeoQuery | No
 def parse_entity_query(
     params: Mapping[str, str],
     terms: TermMap,
-    settings: Any = None,
+    settings: Settings | None = None,
     *,
     require_selection: bool = True,
 ) -> EntityQuery:
