@@ -298,7 +298,8 @@ def _geo(tenant: str, geo: GeoQuery) -> tuple[str | None, list[Any]]:
         return None, []
     min_lon, min_lat, max_lon, max_lat = box
     return (
-        "e.id IN (SELECT s.id FROM geo_boxes b JOIN geo_shapes s ON s.rid = b.rid "
+        # CROSS JOIN fixes the order: the R*Tree search drives, geo_shapes is probed by rid.
+        "e.id IN (SELECT s.id FROM geo_boxes b CROSS JOIN geo_shapes s ON s.rid = b.rid "
         "WHERE b.max_lon >= ? AND b.min_lon <= ? AND b.max_lat >= ? AND b.min_lat <= ? "
         "AND s.tenant = ? AND s.attr = ?)",
         [min_lon, max_lon, min_lat, max_lat, tenant, geo.geoproperty],
