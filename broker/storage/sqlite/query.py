@@ -83,6 +83,10 @@ class Compiled:
     where: str
     params: list[Any] = field(default_factory=list)
     exact: bool = True
+    source: str = "FROM entities e WHERE e.tenant = ?"
+    """What the candidates are walked from, in id order (`order`); takes the tenant first."""
+    source_params: list[Any] = field(default_factory=list)
+    order: str = "e.id"
 
 
 def compile_query(tenant: str, query: EntityQuery) -> Compiled:
@@ -106,7 +110,11 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
             [query.id_pattern],
             _compiled(query.id_pattern) is not None,
         )
-    if query.types is not None:
+    driver: list[Any] = []
+    if isinstance(query.types, TypeName) and query.ids is None and query.geo is None:
+        # One type, nothing shorter to start from: walk that type's ids in order.
+        driver = [query.types.name]
+    elif query.types is not None:
         sql, values = _types(tenant, query.types)
         add(sql, values, sql is not None)
     if query.attrs is not None:
@@ -126,7 +134,15 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
         add(sql, values, False)
     if query.scope is not None or query.csf is not None:
         exact = False
-    return Compiled(" AND ".join(parts) if parts else "1", params, exact)
+    compiled = Compiled(" AND ".join(parts) if parts else "1", params, exact)
+    if driver:
+        compiled.source = (
+            "FROM entity_types t CROSS JOIN entities e ON e.tenant = t.tenant AND e.id = t.id "
+            "WHERE t.tenant = ? AND t.type = ?"
+        )
+        compiled.source_params = driver
+        compiled.order = "t.id"
+    return compiled
 
 
 # -- types -----------------------------------------------------------------------------------
@@ -362,8 +378,9 @@ def run_query(
     """The query on one connection (a reader thread's): the whole job of `query_entities`."""
     prepare(conn)
     compiled = compile_query(tenant, query)
-    base = f"FROM entities e WHERE e.tenant = ? AND ({compiled.where})"
-    params = [tenant, *compiled.params]
+    base = f"{compiled.source} AND ({compiled.where})"
+    params = [tenant, *compiled.source_params, *compiled.params]
+    order = compiled.order
     offset, limit = max(offset, 0), max(limit, 0)
     if compiled.exact:
         total: int | None = None
@@ -372,7 +389,7 @@ def run_query(
         entities: list[ExpandedEntity] = []
         if limit > 0:
             rows = conn.execute(
-                f"SELECT e.doc {base} ORDER BY e.id LIMIT ? OFFSET ?", [*params, limit, offset]
+                f"SELECT e.doc {base} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset]
             )
             entities = [orjson.loads(row[0]) for row in rows]
         return QueryPage(entities, total)
@@ -381,7 +398,7 @@ def run_query(
     seen = 0
     if limit == 0 and not count:
         return QueryPage(page, None)
-    for (doc,) in conn.execute(f"SELECT e.doc {base} ORDER BY e.id", params):
+    for (doc,) in conn.execute(f"SELECT e.doc {base} ORDER BY {order}", params):
         entity = orjson.loads(doc)
         if not check(entity, query):
             continue
