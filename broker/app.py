@@ -13,6 +13,7 @@ from broker.api.state import STATE, AppState
 from broker.events import EventBus
 from broker.jsonld import ContextResolver
 from broker.metrics import Metrics
+from broker.services.batch import BatchService
 from broker.services.entities import EntityService
 from broker.services.timed_store import TimedStore
 from broker.settings import Settings
@@ -43,11 +44,13 @@ def create_app(settings: Settings) -> web.Application:
     store = TimedStore(raw_store, metrics)
     resolver = ContextResolver(settings, store)
     bus = EventBus()
+    entities = EntityService(store, bus)
     state = AppState(
         settings=settings,
         store=store,
         resolver=resolver,
-        entities=EntityService(store, bus),
+        entities=entities,
+        batch=BatchService(store, bus, entities.lock, max_attributes=settings.max_attributes),
         metrics=metrics,
         store_kind=kind,
     )

@@ -60,7 +60,7 @@ class _Batch:
 
     @property
     def service(self) -> BatchService:
-        return batch_service(self.state)
+        return self.state.batch
 
     async def parsed(self, parse: Callable[[dict[str, Any], TermMap], T]) -> list[T]:
         """Each element through `parse` with its own @context; the failures go to `errors`."""
@@ -125,17 +125,6 @@ class _Batch:
 
 
 _SORTED = orjson.OPT_SORT_KEYS
-
-
-def batch_service(state: AppState) -> BatchService:
-    """The application's BatchService, sharing EntityService's store, bus and entity locks."""
-    entities = state.entities
-    return BatchService(
-        entities.store,
-        entities.bus,
-        entities._lock,
-        max_attributes=state.settings.max_attributes,
-    )
 
 
 async def _read_batch(request: web.Request, allowed: frozenset[str]) -> _Batch:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.api import batch, contexts, entities, system
+from broker.api import batch, contexts, entities, query, system
 
 API = "/ngsi-ld/v1"
 
@@ -17,6 +17,10 @@ def add_routes(app: web.Application) -> None:
             web.get("/version", system.version),
             web.post(f"{API}/entities", entities.create_entity),
             web.post(f"{API}/entities/", entities.create_entity),
+            web.get(f"{API}/entities", query.query_entities),
+            web.get(f"{API}/entities/", query.query_entities),
+            web.post(f"{API}/entityOperations/query", query.query_entities_post),
+            web.post(f"{API}/entityOperations/query/", query.query_entities_post),
             web.get(f"{API}/entities/{{entityId}}", entities.retrieve_entity),
             web.put(f"{API}/entities/{{entityId}}", entities.replace_entity),
             web.patch(f"{API}/entities/{{entityId}}", entities.merge_entity),

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from broker.jsonld import ContextResolver
 from broker.metrics import Metrics
+from broker.services.batch import BatchService
 from broker.services.entities import EntityService
 from broker.settings import Settings
 from broker.storage.base import EntityStore
@@ -19,6 +20,7 @@ class AppState:
     store: EntityStore
     resolver: ContextResolver
     entities: EntityService
+    batch: BatchService
     metrics: Metrics
     store_kind: str
 

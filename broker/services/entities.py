@@ -63,7 +63,8 @@ class EntityService:
             return
         raise NonexistentTenant(f"tenant '{tenant}' does not exist", field="NGSILD-Tenant")
 
-    def _lock(self, tenant: str, entity_id: str) -> asyncio.Lock:
+    def lock(self, tenant: str, entity_id: str) -> asyncio.Lock:
+        """The lock that serialises writes to one entity in this process (batches take it too)."""
         key = (tenant, entity_id)
         lock = self._locks.get(key)
         if lock is None:
@@ -89,7 +90,7 @@ class EntityService:
         return entity
 
     async def delete(self, tenant: str, entity_id: str) -> None:
-        async with self._lock(tenant, entity_id):
+        async with self.lock(tenant, entity_id):
             before = await self.store.delete_entity(tenant, entity_id)
         if before is None:
             await self.require_tenant(tenant)
@@ -188,7 +189,7 @@ class EntityService:
         apply: Callable[[ExpandedEntity], tuple[ExpandedEntity, R]],
     ) -> R:
         """Load, apply one update rule, write back, publish; returns what the rule reported."""
-        async with self._lock(tenant, entity_id):
+        async with self.lock(tenant, entity_id):
             old = await self.get(tenant, entity_id)
             new, outcome = apply(old)
             if new is old:

@@ -299,7 +299,7 @@ async def query_capabilities(store: MongoStore) -> QueryCapabilities:
     if isinstance(caps, QueryCapabilities):
         return caps
     caps = await probe_query_capabilities(store._database(DEFAULT_TENANT))
-    store.query_capabilities = caps  # type: ignore[attr-defined]
+    store.query_capabilities = caps
     return caps
 
 

@@ -37,8 +37,14 @@ from broker.storage.base import (
 )
 from broker.storage.mongo.capabilities import Capabilities, probe
 from broker.storage.mongo.documents import from_document, to_document
+from broker.storage.mongo.indexes import query_indexes
 from broker.storage.mongo.keys import decode_keys, encode_keys
 from broker.storage.mongo.names import tenant_db_name
+from broker.storage.mongo.query import (
+    CONSERVATIVE,
+    probe_query_capabilities,
+    query_entities,
+)
 from broker.types import DEFAULT_TENANT, ExpandedEntity
 
 Doc = dict[str, Any]
@@ -73,6 +79,7 @@ class MongoStore:
         self.url = url
         self._prefix = prefix
         self._journal = settings.mongo_journal
+        self._settings = settings
         self._client: AsyncMongoClient[Doc] | None = None
         self._write_concern: WriteConcern | None = None
         self._databases: dict[str, AsyncDatabase[Doc]] = {}
@@ -83,6 +90,7 @@ class MongoStore:
         self._idle.set()
         self._closing = False
         self.capabilities = Capabilities(multikey_index=True)
+        self.query_capabilities = CONSERVATIVE
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -105,6 +113,7 @@ class MongoStore:
                 await client.admin.command("ping")
                 default = self._database(DEFAULT_TENANT)
                 self.capabilities = await probe(default)
+                self.query_capabilities = await probe_query_capabilities(default)
                 tenants = [doc["_id"] async for doc in default[TENANTS].find({}, {"_id": 1})]
                 await asyncio.gather(
                     *(self._create_entity_indexes(t) for t in [DEFAULT_TENANT, *tenants])
@@ -185,7 +194,7 @@ class MongoStore:
     async def query_entities(
         self, tenant: str, query: EntityQuery, *, limit: int, offset: int = 0, count: bool = False
     ) -> QueryPage:
-        raise NotImplementedError("query_entities is wired in with the query compiler")
+        return await query_entities(self, tenant, query, limit=limit, offset=offset, count=count)
 
     async def count_entities(self, tenant: str) -> int:
         with _translated():
@@ -281,7 +290,12 @@ class MongoStore:
         return self._database(DEFAULT_TENANT)[CONTEXTS]
 
     async def _create_entity_indexes(self, tenant: str) -> None:
-        await self._entities(tenant).create_indexes(entity_indexes(self.capabilities))
+        indexes = entity_indexes(self.capabilities) + query_indexes(
+            self.query_capabilities,
+            multikey_index=self.capabilities.multikey_index,
+            settings=self._settings,
+        )
+        await self._entities(tenant).create_indexes(indexes)
 
     async def _ensure_tenant(self, tenant: str) -> None:
         """Give a tenant its indexes and its `tenants` record before its first write.

@@ -31,6 +31,8 @@ from broker.storage.sqlite.connection import (
     open_reader,
     open_writer,
 )
+from broker.storage.sqlite.index import index_entity, unindex_entity
+from broker.storage.sqlite.query import query_entities
 from broker.storage.sqlite.readers import ReaderPool
 from broker.storage.sqlite.schema import migrate
 from broker.storage.sqlite.writer import GroupCommitWriter
@@ -118,13 +120,12 @@ class SqliteStore:
     # -- entities --------------------------------------------------------------------------
 
     async def create_entity(self, tenant: str, entity: ExpandedEntity) -> None:
-        entity_id = entity["id"]
         doc = _dumps(entity)
         types = _types_of(entity)
         created, modified = entity.get("createdAt"), entity.get("modifiedAt")
 
         def op(conn: sqlite3.Connection) -> None:
-            _insert_row(conn, tenant, entity_id, doc, types, created, modified)
+            _insert_row(conn, tenant, entity, doc, types, created, modified)
             conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
 
         await self.writer.submit(op)
@@ -140,13 +141,12 @@ class SqliteStore:
         return await self.readers.run(query)
 
     async def replace_entity(self, tenant: str, entity: ExpandedEntity) -> bool:
-        entity_id = entity["id"]
         doc = _dumps(entity)
         types = _types_of(entity)
         created, modified = entity.get("createdAt"), entity.get("modifiedAt")
 
         def op(conn: sqlite3.Connection) -> bool:
-            return _update_row(conn, tenant, entity_id, doc, types, created, modified)
+            return _update_row(conn, tenant, entity, doc, types, created, modified)
 
         return await self.writer.submit(op)
 
@@ -166,7 +166,7 @@ class SqliteStore:
     async def query_entities(
         self, tenant: str, query: EntityQuery, *, limit: int, offset: int = 0, count: bool = False
     ) -> QueryPage:
-        raise NotImplementedError("query_entities is wired in with the query compiler")
+        return await query_entities(self, tenant, query, limit=limit, offset=offset, count=count)
 
     async def count_entities(self, tenant: str) -> int:
         def query(conn: sqlite3.Connection) -> int:
@@ -296,12 +296,13 @@ _IDS_PER_SELECT = 500
 def _insert_row(
     conn: sqlite3.Connection,
     tenant: str,
-    entity_id: str,
+    entity: ExpandedEntity,
     doc: str,
     types: list[str],
     created: str | None,
     modified: str | None,
 ) -> None:
+    entity_id = entity["id"]
     try:
         conn.execute(
             "INSERT INTO entities (tenant, id, doc, created_at, modified_at) "
@@ -311,17 +312,19 @@ def _insert_row(
     except sqlite3.IntegrityError:
         raise DuplicateEntity(f"entity {entity_id} already exists") from None
     _insert_types(conn, tenant, entity_id, types)
+    index_entity(conn, tenant, entity)
 
 
 def _update_row(
     conn: sqlite3.Connection,
     tenant: str,
-    entity_id: str,
+    entity: ExpandedEntity,
     doc: str,
     types: list[str],
     created: str | None,
     modified: str | None,
 ) -> bool:
+    entity_id = entity["id"]
     cursor = conn.execute(
         "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? "
         "WHERE tenant = ? AND id = ?",
@@ -331,12 +334,14 @@ def _update_row(
         return False
     conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
     _insert_types(conn, tenant, entity_id, types)
+    index_entity(conn, tenant, entity)
     return True
 
 
 def _delete_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
     cursor = conn.execute("DELETE FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id))
     conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
+    unindex_entity(conn, tenant, entity_id)
     return cursor.rowcount > 0
 
 
@@ -366,10 +371,10 @@ def _apply_write(
     created, modified = write.entity.get("createdAt"), write.entity.get("modifiedAt")
     if write.kind == "create":
         try:
-            _insert_row(conn, tenant, write.entity_id, doc, types, created, modified)
+            _insert_row(conn, tenant, write.entity, doc, types, created, modified)
         except DuplicateEntity as exc:
             return exc
         return None
-    if not _update_row(conn, tenant, write.entity_id, doc, types, created, modified):
+    if not _update_row(conn, tenant, write.entity, doc, types, created, modified):
         return MissingEntity(f"entity {write.entity_id} does not exist")
     return None
