@@ -13,6 +13,7 @@ import pytest
 
 from conformance_tests.client import (
     API,
+    GEOJSON,
     JSON,
     JSONLD,
     Client,
@@ -220,6 +221,21 @@ def test_post_query_honours_limit_offset_and_count(client: Client, stations: Any
     rest = _post_ok(client, body, params={"limit": 2, "offset": 2})
     assert len(rest) == 1
     assert _ids(first) | _ids(rest) == {e["id"] for e in made.values()}
+
+
+def test_post_query_accepting_geo_json_gives_a_feature_collection(
+    client: Client, stations: Any
+) -> None:
+    t, made = stations
+    body = {"type": "Query", "entities": [{"type": t}], "q": "NO2>50"}
+    r = client.post(QUERY, json=body, accept=GEOJSON)
+    assert r.status == 200, r
+    assert r.content_type == GEOJSON
+    collection = r.json()
+    assert collection["type"] == "FeatureCollection"
+    (feature,) = collection["features"]
+    assert feature["id"] == made["sol"]["id"]
+    assert feature["geometry"] == {"type": "Point", "coordinates": SOL}
 
 
 def test_post_query_expands_names_with_the_body_context(

@@ -468,6 +468,20 @@ def test_q_equal_matches_a_member_of_an_array_value(client: Client) -> None:
     assert _ids(client, type=t, q='colours=="red"') == {red}
 
 
+def test_q_brackets_on_a_language_property_compare_the_string_in_that_language(
+    client: Client,
+) -> None:
+    t = _type("Square")
+    brussels = _make(
+        client, t, street={"type": "LanguageProperty", "languageMap": {
+            "fr": "Grand Place", "nl": "Grote Markt"
+        }},
+    )
+    _make(client, t, street={"type": "LanguageProperty", "languageMap": {"nl": "Vrijthof"}})
+    assert _ids(client, type=t, q='street[nl]=="Grote Markt"') == {brussels}
+    assert _ids(client, type=t, q='street[fr]=="Grote Markt"') == set()
+
+
 # -- q: multi-attributes (datasetId) -----------------------------------------------------------
 
 
@@ -700,6 +714,12 @@ def test_attrs_selects_entities_that_have_at_least_one_of_them(client: Client) -
     assert set(got) == {with_speed, with_colour}
     assert "brandName" not in got[with_speed]
     assert set(got[with_colour]) == {"id", "type", "colour"}
+
+
+def test_attrs_that_no_entity_has_gives_an_empty_array(client: Client) -> None:
+    t = _type()
+    _make(client, t, speed=_prop(1))
+    assert _query(client, type=t, attrs="colour") == []
 
 
 def test_attrs_alone_is_a_valid_query(client: Client) -> None:

@@ -149,6 +149,9 @@ def test_near_measures_to_the_closest_point_of_a_line(client: Client) -> None:
     street = _make(client, t, _line([-3.69, 40.40], [-3.69, 40.43]))
     assert _ids(client, _geo_params(t, "near;maxDistance==1500", "Point", SOL)) == {street}
     assert _ids(client, _geo_params(t, "near;maxDistance==1000", "Point", SOL)) == set()
+    # maxDistance and minDistance are complements: the street is not 1500 m away or more
+    assert _ids(client, _geo_params(t, "near;minDistance==1500", "Point", SOL)) == set()
+    assert _ids(client, _geo_params(t, "near;minDistance==1000", "Point", SOL)) == {street}
 
 
 def test_near_combines_with_q(client: Client) -> None:
@@ -375,6 +378,17 @@ def test_accept_geo_json_gives_a_feature_collection(client: Client) -> None:
         assert feature["geometry"] == _point(coords)
         assert feature["properties"]["type"] == t
         assert feature["properties"]["name"] == {"type": "Property", "value": name}
+
+
+def test_geo_json_with_key_values_gives_simplified_properties(client: Client) -> None:
+    t = _type()
+    sol = _make(client, t, _point(SOL), name={"type": "Property", "value": "Sol"})
+    r = client.get(ENTITIES, params={"type": t, "options": "keyValues"}, accept=GEOJSON)
+    assert r.status == 200, r
+    (feature,) = r.json()["features"]
+    assert feature["id"] == sol
+    assert feature["geometry"] == _point(SOL)
+    assert feature["properties"]["name"] == "Sol"
 
 
 def test_geo_json_with_geometry_property_uses_that_geo_property(client: Client) -> None:
