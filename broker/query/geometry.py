@@ -192,11 +192,13 @@ def _target_position(target: dict[str, Any]) -> Position | None:
 
 
 def near_max(target: dict[str, Any], ref: Reference, distance: float) -> bool:
-    """The target lies within the buffer of `distance` metres around the reference."""
+    """The target comes within `distance` metres of the reference: its nearest point does,
+    as MongoDB's `$nearSphere`/`$maxDistance` measure it (and Orion-LD users expect).
+    maxDistance and minDistance are complements."""
     p = _target_position(target)
     if p is not None:
         return ref.distance_from(p) <= distance
-    return all(ref.distance_from(v) <= distance for v in Parts(target).vertices)
+    return not near_min(target, ref, distance)
 
 
 def near_min(target: dict[str, Any], ref: Reference, distance: float) -> bool:

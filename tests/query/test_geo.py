@@ -86,8 +86,12 @@ def test_near_with_lines_and_polygons() -> None:
     assert match_geo(inside, geo("near;maxDistance==1", "Polygon", SQUARE))
     assert not match_geo(inside, geo("near;minDistance==1", "Polygon", SQUARE))
     square = located({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]})
-    # within the buffer means all of the polygon, not its nearest point
-    assert not match_geo(square, geo("near;maxDistance==1000", "Point", "[0,0]"))
+    # the nearest point counts (as MongoDB's $nearSphere measures): a corner is at 0 m
+    assert match_geo(square, geo("near;maxDistance==1000", "Point", "[0,0]"))
+    assert not match_geo(square, geo("near;minDistance==1000", "Point", "[0,0]"))
+    # about 11 km from the square's nearest corner
+    assert not match_geo(square, geo("near;maxDistance==1000", "Point", "[-0.1,0]"))
+    assert match_geo(square, geo("near;minDistance==1000", "Point", "[-0.1,0]"))
     assert match_geo(square, geo("near;maxDistance==160000", "Point", "[0,0]"))
     assert match_geo(square, geo("near;minDistance==100000", "Point", "[2,0.5]"))
     assert not match_geo(square, geo("near;minDistance==120000", "Point", "[2,0.5]"))
