@@ -26,8 +26,9 @@ from broker.query.evaluate import matches
 from broker.query.geometry import haversine_m
 from broker.settings import Settings
 from broker.storage.base import BatchWrite
+from broker.storage.geobox import geometry_box, near_box
 from broker.storage.sqlite import SqliteStore
-from broker.storage.sqlite.index import geometry_box, index_entities, near_box, unindex_entity
+from broker.storage.sqlite.index import index_entities, unindex_entity
 from broker.storage.sqlite.query import compile_query, query_entities
 from broker.storage.sqlite.schema import MIGRATIONS, migrate
 

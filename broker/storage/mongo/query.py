@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from broker.query import evaluate
 from broker.query.ast import (
     And,
     Comparison,
@@ -44,9 +45,9 @@ from broker.query.ast import (
     ValueList,
 )
 from broker.storage.base import QueryPage, StoreError
+from broker.storage.geobox import geo_box
 from broker.storage.mongo.documents import from_document
 from broker.storage.mongo.keys import encode_key
-from broker.storage.sqlite.query import geo_box, reference_matcher
 from broker.types import DEFAULT_TENANT, ExpandedEntity
 
 if TYPE_CHECKING:  # the store imports this module to wire it in
@@ -328,7 +329,7 @@ async def query_entities(
         page: list[ExpandedEntity] = []
         if limit == 0 and not count:
             return QueryPage(page, None)
-        matches = reference_matcher()
+        matches = evaluate.matches
         seen = 0
         cursor = collection.find(filter_).sort("_id", 1).batch_size(max(100, limit))
         async for doc in cursor:

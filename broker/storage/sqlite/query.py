@@ -31,15 +31,15 @@ done yet.
 
 from __future__ import annotations
 
-import importlib
 import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from broker.query import evaluate
 from broker.query.ast import (
     And,
     AttrPath,
@@ -59,7 +59,8 @@ from broker.query.ast import (
 )
 from broker.query.patterns import compile_pattern
 from broker.storage.base import QueryPage
-from broker.storage.sqlite.index import Box, geometry_box, near_box, value_kind, widened
+from broker.storage.geobox import geo_box
+from broker.storage.sqlite.index import value_kind
 from broker.types import ExpandedEntity
 
 if TYPE_CHECKING:  # the store imports this module to wire it in
@@ -291,23 +292,6 @@ def _typed_condition(term: Comparison) -> tuple[str, list[Any]] | None:
 # -- geo -------------------------------------------------------------------------------------
 
 
-def geo_box(geo: GeoQuery) -> Box | None:
-    """A box every matching entity's geometry box meets, or None when there is none."""
-    if geo.georel == "near":
-        if geo.max_distance is None or geo.geometry_type != "Point":
-            return None
-        coords = geo.coordinates
-        if len(coords) < 2 or not all(isinstance(c, int | float) for c in coords[:2]):
-            return None
-        box = near_box(float(cast(float, coords[0])), float(cast(float, coords[1])),
-                       geo.max_distance)
-        return None if box is None else widened(box)
-    if geo.georel in ("within", "contains", "intersects", "overlaps", "equals"):
-        box = geometry_box(geo.geometry_dict())
-        return None if box is None else widened(box)
-    return None
-
-
 def _geo(tenant: str, geo: GeoQuery) -> tuple[str | None, list[Any]]:
     box = geo_box(geo)
     if box is None:
@@ -361,8 +345,7 @@ def prepare(conn: sqlite3.Connection) -> None:
 
 def reference_matcher() -> Matcher:
     """`broker.query.evaluate.matches`, the reference semantics."""
-    module = importlib.import_module("broker.query.evaluate")
-    return cast(Matcher, module.matches)
+    return evaluate.matches
 
 
 def run_query(
