@@ -19,6 +19,7 @@ from broker.query.ast import (
     Operator,
     Range,
     TypeName,
+    TypeOr,
     Value,
     ValueList,
 )
@@ -43,17 +44,23 @@ def thing(i: int, n: Any, s: Any, lon: float, lat: float) -> dict[str, Any]:
         "attrs": {
             N: [{"type": "Property", "value": n}],
             S: [{"type": "Property", "value": s}]
-            if not isinstance(s, dict) else [{"type": "Relationship", "object": s["o"]}],
+            if not isinstance(s, dict)
+            else [{"type": "Relationship", "object": s["o"]}],
             LOC: [{"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}}],
         },
     }
 
 
 THINGS = [
-    thing(0, 0, "a", 0.0, 0.0), thing(1, 2.5, "b", 0.001, 0.001), thing(2, 5, "free", 1.0, 1.0),
-    thing(3, [1, 9], "urn:x", 2.0, 0.5), thing(4, True, {"o": "urn:x"}, -1.0, -1.0),
-    thing(5, "7", 3, 10.0, 10.0), thing(6, -3, ["a", "z"], 0.002, 0.0),
-    thing(7, 1e300, None, 179.9, 0.0), thing(8, {"k": 1}, "abc", -179.9, 0.0),
+    thing(0, 0, "a", 0.0, 0.0),
+    thing(1, 2.5, "b", 0.001, 0.001),
+    thing(2, 5, "free", 1.0, 1.0),
+    thing(3, [1, 9], "urn:x", 2.0, 0.5),
+    thing(4, True, {"o": "urn:x"}, -1.0, -1.0),
+    thing(5, "7", 3, 10.0, 10.0),
+    thing(6, -3, ["a", "z"], 0.002, 0.0),
+    thing(7, 1e300, None, 179.9, 0.0),
+    thing(8, {"k": 1}, "abc", -179.9, 0.0),
 ]
 
 
@@ -78,8 +85,14 @@ async def ids_of(store: SqliteStore, query: EntityQuery) -> list[str]:
 
 
 OPS: list[Operator] = ["==", "!=", "<", "<=", ">", ">="]
-LITERALS = [Value(2.5, "number"), Value(5, "number"), Value("b", "string"),
-            Value("urn:x", "uri"), Value(True, "boolean"), Value(3, "number")]
+LITERALS = [
+    Value(2.5, "number"),
+    Value(5, "number"),
+    Value("b", "string"),
+    Value("urn:x", "uri"),
+    Value(True, "boolean"),
+    Value(3, "number"),
+]
 
 
 @pytest.mark.parametrize("op", OPS)
@@ -94,9 +107,12 @@ async def test_each_comparison_gives_the_reference_answer(
 
 @pytest.mark.parametrize(
     "operand",
-    [Range(Value(0, "number"), Value(5, "number")), Range(Value("a", "string"),
-     Value("c", "string")), ValueList((Value(0, "number"), Value(9, "number"))),
-     ValueList((Value("a", "string"), Value("urn:x", "uri")))],
+    [
+        Range(Value(0, "number"), Value(5, "number")),
+        Range(Value("a", "string"), Value("c", "string")),
+        ValueList((Value(0, "number"), Value(9, "number"))),
+        ValueList((Value("a", "string"), Value("urn:x", "uri"))),
+    ],
     ids=repr,
 )
 async def test_ranges_and_lists_give_the_reference_answer(
@@ -119,8 +135,12 @@ async def test_pattern_matches_the_whole_string(store: SqliteStore, pattern: str
         GeoQuery("near", "Point", (0.0, 0.0), LOC, max_distance=200.0),
         GeoQuery("near", "Point", (0.0, 0.0), LOC, max_distance=300_000.0),
         GeoQuery("near", "Point", (179.95, 0.0), LOC, max_distance=20_000.0),
-        GeoQuery("within", "Polygon", (((-0.5, -0.5), (1.5, -0.5), (1.5, 1.5), (-0.5, 1.5),
-                                        (-0.5, -0.5)),), LOC),
+        GeoQuery(
+            "within",
+            "Polygon",
+            (((-0.5, -0.5), (1.5, -0.5), (1.5, 1.5), (-0.5, 1.5), (-0.5, -0.5)),),
+            LOC,
+        ),
         GeoQuery("intersects", "Point", (1.0, 1.0), LOC),
     ],
     ids=repr,
@@ -145,10 +165,12 @@ async def test_id_pattern_is_ignored_when_ids_are_given(store: SqliteStore) -> N
 
 async def test_deleted_entities_leave_no_side_rows(store: SqliteStore) -> None:
     await store.writer.submit(lambda conn: unindex_entity(conn, "", "urn:t:02"))
-    counts = await store.readers.run(lambda conn: [
-        conn.execute(f"SELECT count(*) FROM {t} WHERE id = 'urn:t:02'").fetchone()[0]
-        for t in ("attr_values", "geo_shapes")
-    ])
+    counts = await store.readers.run(
+        lambda conn: [
+            conn.execute(f"SELECT count(*) FROM {t} WHERE id = 'urn:t:02'").fetchone()[0]
+            for t in ("attr_values", "geo_shapes")
+        ]
+    )
     assert counts == [0, 0]
 
 
@@ -158,8 +180,10 @@ def test_migration_back_fills_existing_entities(tmp_path: Path) -> None:
         assert isinstance(statement, str)
         conn.execute(statement)
     conn.execute("PRAGMA user_version = 1")
-    conn.execute("INSERT INTO entities (tenant, id, doc) VALUES ('', ?, ?)",
-                 (THINGS[1]["id"], orjson.dumps(THINGS[1]).decode()))
+    conn.execute(
+        "INSERT INTO entities (tenant, id, doc) VALUES ('', ?, ?)",
+        (THINGS[1]["id"], orjson.dumps(THINGS[1]).decode()),
+    )
     assert migrate(conn) == 1
     rows = conn.execute("SELECT attr, kind, val FROM attr_values ORDER BY attr").fetchall()
     assert rows == [(LOC, "x", None), (N, "n", 2.5), (S, "s", "b")]
@@ -183,10 +207,56 @@ def test_near_box_contains_the_distance_circle(lat: float, distance: float) -> N
     for k in range(72):
         bearing = math.radians(k * 5)
         phi1, lam1 = math.radians(lat), math.radians(10.0)
-        phi2 = math.asin(math.sin(phi1) * math.cos(r)
-                         + math.cos(phi1) * math.sin(r) * math.cos(bearing))
-        lam2 = lam1 + math.atan2(math.sin(bearing) * math.sin(r) * math.cos(phi1),
-                                 math.cos(r) - math.sin(phi1) * math.sin(phi2))
+        phi2 = math.asin(
+            math.sin(phi1) * math.cos(r) + math.cos(phi1) * math.sin(r) * math.cos(bearing)
+        )
+        lam2 = lam1 + math.atan2(
+            math.sin(bearing) * math.sin(r) * math.cos(phi1),
+            math.cos(r) - math.sin(phi1) * math.sin(phi2),
+        )
         lon, la = math.degrees(lam2), math.degrees(phi2)
         assert haversine_m((10.0, lat), (lon, la)) == pytest.approx(distance, rel=1e-6)
         assert box[0] <= lon <= box[2] and box[1] <= la <= box[3]
+
+
+async def test_a_type_alternative_does_not_escape_the_other_conditions(store: SqliteStore) -> None:
+    """`type=A,B&id=x` is (A or B) and id x, never A and id x, or any B."""
+    for i, kind in enumerate(["A", "B", "B"]):
+        await store.create_entity(
+            "",
+            {
+                "id": f"urn:ngsi-ld:X:{i}",
+                "type": [f"https://example.org/{kind}"],
+                "createdAt": "2026-01-01T00:00:00.000Z",
+                "modifiedAt": "2026-01-01T00:00:00.000Z",
+                "attrs": {},
+            },
+        )
+    types = TypeOr((TypeName("https://example.org/A"), TypeName("https://example.org/B")))
+    page = await store.query_entities(
+        "", EntityQuery(ids=("urn:ngsi-ld:X:0",), types=types), limit=10
+    )
+    assert [e["id"] for e in page.entities] == ["urn:ngsi-ld:X:0"]
+
+
+async def test_updates_keep_the_side_tables_in_step(store: SqliteStore) -> None:
+    """A replaced entity is found by its new value and place, not by its old ones; the
+    attributes it kept are still found."""
+    moved = thing(2, 99, "free", 50.0, 50.0)
+    assert await store.replace_entity("", moved)
+
+    def at(lon: float, lat: float) -> EntityQuery:
+        return EntityQuery(geo=GeoQuery("near", "Point", (lon, lat), LOC, max_distance=1000.0))
+
+    assert await ids_of(store, at(50.0, 50.0)) == ["urn:t:02"]
+    assert "urn:t:02" not in await ids_of(store, at(1.0, 1.0))
+    old_value = EntityQuery(q=Comparison(AttrPath(N), "==", Value(5, "number")))
+    new_value = EntityQuery(q=Comparison(AttrPath(N), "==", Value(99, "number")))
+    kept = EntityQuery(q=Comparison(AttrPath(S), "==", Value("free", "string")))
+    assert await ids_of(store, old_value) == []
+    assert await ids_of(store, new_value) == ["urn:t:02"]
+    assert await ids_of(store, kept) == ["urn:t:02"]
+    rows = store.readers.run(
+        lambda c: c.execute("SELECT count(*) FROM geo_shapes WHERE id = 'urn:t:02'").fetchone()[0]
+    )
+    assert await rows == 1

@@ -135,7 +135,7 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
         add(sql, values, False)
     if query.scope is not None or query.csf is not None:
         exact = False
-    compiled = Compiled(" AND ".join(parts) if parts else "1", params, exact)
+    compiled = Compiled(" AND ".join(f"({p})" for p in parts) if parts else "1", params, exact)
     if driver:
         compiled.source = (
             "FROM entity_types t CROSS JOIN entities e ON e.tenant = t.tenant AND e.id = t.id "

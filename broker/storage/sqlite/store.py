@@ -31,7 +31,7 @@ from broker.storage.sqlite.connection import (
     open_reader,
     open_writer,
 )
-from broker.storage.sqlite.index import index_entity, unindex_entity
+from broker.storage.sqlite.index import index_new_entity, reindex_entity, unindex_entity
 from broker.storage.sqlite.query import query_entities
 from broker.storage.sqlite.readers import ReaderPool
 from broker.storage.sqlite.schema import migrate
@@ -312,7 +312,7 @@ def _insert_row(
     except sqlite3.IntegrityError:
         raise DuplicateEntity(f"entity {entity_id} already exists") from None
     _insert_types(conn, tenant, entity_id, types)
-    index_entity(conn, tenant, entity)
+    index_new_entity(conn, tenant, entity)
 
 
 def _update_row(
@@ -325,16 +325,21 @@ def _update_row(
     modified: str | None,
 ) -> bool:
     entity_id = entity["id"]
-    cursor = conn.execute(
+    row = conn.execute(
+        "SELECT doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
+    ).fetchone()
+    if row is None:
+        return False
+    old = _loads(row[0])
+    conn.execute(
         "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? "
         "WHERE tenant = ? AND id = ?",
         (doc, created, modified, tenant, entity_id),
     )
-    if cursor.rowcount == 0:
-        return False
-    conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
-    _insert_types(conn, tenant, entity_id, types)
-    index_entity(conn, tenant, entity)
+    if _types_of(old) != types:
+        conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
+        _insert_types(conn, tenant, entity_id, types)
+    reindex_entity(conn, tenant, old, entity)
     return True
 
 
