@@ -343,11 +343,6 @@ def prepare(conn: sqlite3.Connection) -> None:
     conn.create_function(_FULL_MATCH_FUNCTION, 2, _full_match, deterministic=True)
 
 
-def reference_matcher() -> Matcher:
-    """`broker.query.evaluate.matches`, the reference semantics."""
-    return evaluate.matches
-
-
 def run_query(
     conn: sqlite3.Connection,
     tenant: str,
@@ -376,7 +371,7 @@ def run_query(
             )
             entities = [orjson.loads(row[0]) for row in rows]
         return QueryPage(entities, total)
-    check = matches if matches is not None else reference_matcher()
+    check = matches if matches is not None else evaluate.matches
     page: list[ExpandedEntity] = []
     seen = 0
     if limit == 0 and not count:
@@ -403,9 +398,6 @@ async def query_entities(
     count: bool = False,
 ) -> QueryPage:
     """`EntityStore.query_entities` for `SqliteStore`: one job on a reader thread."""
-    matches = reference_matcher()
     return await store.readers.run(
-        lambda conn: run_query(
-            conn, tenant, query, limit=limit, offset=offset, count=count, matches=matches
-        )
+        lambda conn: run_query(conn, tenant, query, limit=limit, offset=offset, count=count)
     )
