@@ -140,7 +140,9 @@ async def _indexed_by_store(store: SqliteStore, entity_id: str) -> bool:
     return bool(
         await store.readers.run(
             lambda conn: conn.execute(
-                "SELECT 1 FROM attr_values WHERE tenant = '' AND id = ?", (entity_id,)
+                "SELECT 1 FROM attr_values v JOIN entities e ON e.eid = v.eid "
+                "WHERE e.tenant = '' AND e.id = ?",
+                (entity_id,),
             ).fetchone()
         )
     )

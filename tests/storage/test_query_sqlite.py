@@ -29,7 +29,7 @@ from broker.settings import Settings
 from broker.storage.base import BatchWrite
 from broker.storage.geobox import geometry_box, near_box
 from broker.storage.sqlite import SqliteStore
-from broker.storage.sqlite.index import index_entities, unindex_entity
+from broker.storage.sqlite.index import entity_key, index_entities, unindex_entity
 from broker.storage.sqlite.query import compile_query, query_entities
 from broker.storage.sqlite.schema import MIGRATIONS, migrate
 
@@ -164,10 +164,12 @@ async def test_id_pattern_is_ignored_when_ids_are_given(store: SqliteStore) -> N
 
 
 async def test_deleted_entities_leave_no_side_rows(store: SqliteStore) -> None:
+    eid = await store.readers.run(lambda conn: entity_key(conn, "", "urn:t:02"))
+    assert eid is not None
     await store.writer.submit(lambda conn: unindex_entity(conn, "", "urn:t:02"))
     counts = await store.readers.run(
         lambda conn: [
-            conn.execute(f"SELECT count(*) FROM {t} WHERE id = 'urn:t:02'").fetchone()[0]
+            conn.execute(f"SELECT count(*) FROM {t} WHERE eid = ?", (eid,)).fetchone()[0]
             for t in ("attr_values", "geo_shapes")
         ]
     )
@@ -185,7 +187,10 @@ def test_migration_back_fills_existing_entities(tmp_path: Path) -> None:
         (THINGS[1]["id"], orjson.dumps(THINGS[1]).decode()),
     )
     assert migrate(conn) == 1
-    rows = conn.execute("SELECT attr, kind, val FROM attr_values ORDER BY attr").fetchall()
+    rows = conn.execute(
+        "SELECT n.iri, v.kind, v.val FROM attr_values v JOIN attr_names n ON n.aid = v.aid "
+        "ORDER BY n.iri"
+    ).fetchall()
     assert rows == [(LOC, "x", None), (N, "n", 2.5), (S, "s", "b")]
     assert conn.execute("SELECT count(*) FROM geo_boxes").fetchone()[0] == 1
     conn.close()
@@ -257,6 +262,68 @@ async def test_updates_keep_the_side_tables_in_step(store: SqliteStore) -> None:
     assert await ids_of(store, new_value) == ["urn:t:02"]
     assert await ids_of(store, kept) == ["urn:t:02"]
     rows = store.readers.run(
-        lambda c: c.execute("SELECT count(*) FROM geo_shapes WHERE id = 'urn:t:02'").fetchone()[0]
+        lambda c: c.execute(
+            "SELECT count(*) FROM geo_shapes s JOIN entities e ON e.eid = s.eid "
+            "WHERE e.id = 'urn:t:02'"
+        ).fetchone()[0]
     )
     assert await rows == 1
+
+
+def test_migration_from_version_2_keys_entities_and_side_tables_by_integer(
+    tmp_path: Path,
+) -> None:
+    """A database written by schema version 2 (side tables keyed by id and IRI text) opens
+    with every entity kept, found by id, and queryable through the re-built side tables."""
+    conn = sqlite3.connect(tmp_path / "v2.db", isolation_level=None)
+    for step in (*MIGRATIONS[0], *MIGRATIONS[1]):
+        if isinstance(step, str):
+            conn.execute(step)
+    conn.execute("PRAGMA user_version = 2")
+    for tenant in ("", "t2"):
+        for entity in THINGS[:3]:
+            conn.execute(
+                "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
+                (tenant, entity["id"], orjson.dumps(entity).decode()),
+            )
+    assert migrate(conn) == 2
+    assert conn.execute("SELECT count(*) FROM entities").fetchone()[0] == 6
+    assert conn.execute("SELECT count(DISTINCT eid) FROM entities").fetchone()[0] == 6
+    rows = conn.execute(
+        "SELECT e.tenant, e.id, v.kind, v.val FROM attr_values v "
+        "JOIN entities e ON e.eid = v.eid JOIN attr_names n ON n.aid = v.aid "
+        "WHERE n.iri = ? ORDER BY e.tenant, e.id",
+        (N,),
+    ).fetchall()
+    assert rows == [
+        ("", "urn:t:00", "n", 0), ("", "urn:t:01", "n", 2.5), ("", "urn:t:02", "n", 5),
+        ("t2", "urn:t:00", "n", 0), ("t2", "urn:t:01", "n", 2.5), ("t2", "urn:t:02", "n", 5),
+    ]
+    # Each tenant has its own attribute keys, so one tenant's keys never reach another's rows.
+    assert conn.execute(
+        "SELECT count(DISTINCT tenant) FROM attr_names WHERE iri = ?", (N,)
+    ).fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM geo_boxes").fetchone()[0] == 6
+    conn.close()
+
+
+async def test_a_refused_batch_write_leaves_no_stale_attribute_key(store: SqliteStore) -> None:
+    """A batch whose first write learns a new attribute and whose second is refused is redone
+    write by write; the attribute key the store then remembers is the one in the file, so
+    later writes of that attribute are found by queries."""
+    fresh = EX + "fresh"
+    first = {**thing(20, 1, "a", 0.0, 0.0), "id": "urn:t:20"}
+    first["attrs"] = {**first["attrs"], fresh: [{"type": "Property", "value": 1}]}
+    outcomes = await store.write_batch(
+        "", [BatchWrite.create(first), BatchWrite.create(THINGS[0])]
+    )
+    assert outcomes[0] is None and outcomes[1] is not None
+    later = {**thing(21, 1, "a", 0.0, 0.0), "id": "urn:t:21"}
+    later["attrs"] = {**later["attrs"], fresh: [{"type": "Property", "value": 2}]}
+    await store.create_entity("", later)
+    query = EntityQuery(q=Comparison(AttrPath(fresh), ">", Value(0, "number")))
+    assert await ids_of(store, query) == ["urn:t:20", "urn:t:21"]
+    aids = await store.readers.run(
+        lambda c: c.execute("SELECT aid FROM attr_names WHERE iri = ?", (fresh,)).fetchall()
+    )
+    assert len(aids) == 1

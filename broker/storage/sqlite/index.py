@@ -1,8 +1,14 @@
 """Side tables that let SQL narrow a query before any document is parsed.
 
-`attr_values` holds one row per instance of every top-level attribute: the attribute IRI,
-the instance's datasetId, a `kind` and, for a scalar, the value itself in `val` (SQLite's
-dynamic typing keeps numbers as numbers and text as text, so one index serves both):
+Every entity row has an integer key `eid` (`entities.eid`, an INTEGER PRIMARY KEY, so it is
+stable across VACUUM), and every attribute IRI an integer key `aid` per tenant
+(`attr_names`). The side tables are keyed by those integers, not by repeated id and IRI
+text: a new entity's rows then land at the end of each index (eids only grow) instead of
+being scattered across its pages, and each commit writes a few pages, not dozens per entity.
+
+`attr_values` holds one row per instance of every top-level attribute, keyed by
+(eid, aid, seq): the instance's datasetId, a `kind` and, for a scalar, the value itself in
+`val` (SQLite's dynamic typing keeps numbers as numbers and text as text):
 
     kind 'n'  Property value that is a number        val = the number
     kind 's'  Property value that is a string,       val = the string
@@ -12,17 +18,21 @@ dynamic typing keeps numbers as numbers and text as text, so one index serves bo
               numbers SQLite cannot hold)           val = NULL
 
 A row exists for every instance whatever its kind (and one for an attribute name with no
-instance), so "the entity has attribute A" is one index probe. The query compiler only
+instance), so "the entity has attribute A" is one primary-key probe. The query compiler only
 ever uses these rows to build a *superset* of the matches ('x' rows are always candidates),
 so what the table leaves out can make a query slower, never wrong.
 
 `geo_boxes` (an R*Tree) holds the bounding box of every geometry-valued instance, keyed by a
-rowid that `geo_shapes` maps to (tenant, entity, attribute). Boxes are widened for the
-great-circle bulge of long edges, and R*Tree rounds stored boxes outwards, so a box always
-contains its geometry whether edges are read as straight lines in lon/lat or as geodesics.
+rowid that `geo_shapes` maps to (eid, aid). Boxes are widened for the great-circle bulge of
+long edges, and R*Tree rounds stored boxes outwards, so a box always contains its geometry
+whether edges are read as straight lines in lon/lat or as geodesics.
 
-`index_entity` / `unindex_entity` run inside the store's write savepoints, so the side tables
-change in the same transaction as the document they describe.
+These functions run inside the store's write savepoints, so the side tables change in the
+same transaction as the document they describe.
+
+Attribute keys: `AttrIds` remembers the aids of names whose insertion has committed (the
+store tells it after each acknowledged write), so a write looks up only names it has not seen.
+A name inserted by a write that is then rolled back never reaches the memory.
 """
 
 from __future__ import annotations
@@ -38,46 +48,147 @@ from broker.types import ExpandedEntity, Instance
 
 _INT64 = 2**63 - 1
 
-ATTR_VALUE_ROW = tuple[str, str, str, str | None, str, Any]
+ValueRow = tuple[str, int, str | None, str, Any]
+"""(attribute IRI, seq, datasetId, kind, val): one attr_values row before keys are known."""
 
 
-def index_entity(conn: sqlite3.Connection, tenant: str, entity: ExpandedEntity) -> None:
-    """Write the side-table rows of `entity`, replacing any it had (create and replace alike)."""
-    unindex_entity(conn, tenant, entity["id"])
-    index_new_entity(conn, tenant, entity)
+class AttrIds:
+    """Attribute IRI -> aid, per tenant: what is committed (`known`) plus what the write
+    under way has learned (`learned`, handed to `commit` once the write is durable)."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, str], int] = {}
+
+    def resolve(
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        names: Iterable[str],
+        learned: dict[tuple[str, str], int] | None = None,
+    ) -> dict[str, int]:
+        """The aid of every name, inserting the names the tenant has never had."""
+        found: dict[str, int] = {}
+        missing: list[str] = []
+        for name in names:
+            aid = self.known.get((tenant, name))
+            if aid is None:
+                missing.append(name)
+            else:
+                found[name] = aid
+        if missing:
+            for name in dict.fromkeys(missing):
+                row = conn.execute(
+                    "SELECT aid FROM attr_names WHERE tenant = ? AND iri = ?", (tenant, name)
+                ).fetchone()
+                if row is None:
+                    cursor = conn.execute(
+                        "INSERT INTO attr_names (tenant, iri) VALUES (?, ?)", (tenant, name)
+                    )
+                    aid = int(cursor.lastrowid or 0)
+                else:
+                    aid = int(row[0])
+                found[name] = aid
+                if learned is not None:
+                    learned[(tenant, name)] = aid
+        return found
+
+    def commit(self, learned: dict[tuple[str, str], int]) -> None:
+        self.known.update(learned)
 
 
-def index_new_entity(conn: sqlite3.Connection, tenant: str, entity: ExpandedEntity) -> None:
-    """Write the side-table rows of an entity that has none yet (a fresh row)."""
-    _insert_values(conn, list(attr_value_rows(tenant, entity)))
-    _insert_boxes(conn, tenant, entity["id"], list(geo_boxes_of(entity)))
+def entity_key(conn: sqlite3.Connection, tenant: str, entity_id: str) -> int | None:
+    row = conn.execute(
+        "SELECT eid FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
-def reindex_entity(
-    conn: sqlite3.Connection, tenant: str, old: ExpandedEntity, new: ExpandedEntity
+def index_entity(
+    conn: sqlite3.Connection, tenant: str, entity: ExpandedEntity, ids: AttrIds | None = None
+) -> None:
+    """Write the side-table rows of a stored entity, replacing any it had (back-filling)."""
+    eid = entity_key(conn, tenant, entity["id"])
+    if eid is None:
+        return
+    unindex(conn, eid)
+    index_new(conn, tenant, eid, entity, ids or AttrIds())
+
+
+def index_entities(
+    conn: sqlite3.Connection, tenant: str, entities: Iterable[ExpandedEntity]
+) -> None:
+    """`index_entity` for many stored entities."""
+    ids = AttrIds()
+    for entity in entities:
+        index_entity(conn, tenant, entity, ids)
+
+
+def unindex_entity(conn: sqlite3.Connection, tenant: str, entity_id: str) -> None:
+    """Remove every side-table row of one stored entity."""
+    eid = entity_key(conn, tenant, entity_id)
+    if eid is not None:
+        unindex(conn, eid)
+
+
+def index_new(
+    conn: sqlite3.Connection,
+    tenant: str,
+    eid: int,
+    entity: ExpandedEntity,
+    ids: AttrIds,
+    learned: dict[tuple[str, str], int] | None = None,
+) -> None:
+    """Write the side-table rows of an entity row that has none yet (a fresh row)."""
+    rows = list(value_rows(entity))
+    boxes = list(geo_boxes_of(entity))
+    if not rows:
+        return
+    aids = ids.resolve(conn, tenant, [row[0] for row in rows], learned)
+    _insert_values(conn, eid, aids, rows)
+    _insert_boxes(conn, eid, aids, boxes)
+
+
+def reindex(
+    conn: sqlite3.Connection,
+    tenant: str,
+    eid: int,
+    old: ExpandedEntity,
+    new: ExpandedEntity,
+    ids: AttrIds,
+    learned: dict[tuple[str, str], int] | None = None,
 ) -> None:
     """Bring the side tables from `old` to `new`, touching only the attributes whose rows or
     boxes differ: an update of one value rewrites that attribute's rows and leaves every
     other row, and the R*Tree, alone (a full re-index cost half of an update)."""
-    entity_id = new["id"]
-    old_values = _by_attr(attr_value_rows(tenant, old), 2)
-    new_values = _by_attr(attr_value_rows(tenant, new), 2)
+    old_values = _by_attr(value_rows(old), 0)
+    new_values = _by_attr(value_rows(new), 0)
     changed = [
         a for a in old_values.keys() | new_values.keys() if old_values.get(a) != new_values.get(a)
     ]
-    if changed:
-        conn.executemany(
-            "DELETE FROM attr_values WHERE tenant = ? AND id = ? AND attr = ?",
-            [(tenant, entity_id, a) for a in changed],
-        )
-        _insert_values(conn, [row for a in changed for row in new_values.get(a, [])])
     old_boxes = _by_attr(geo_boxes_of(old), 0)
     new_boxes = _by_attr(geo_boxes_of(new), 0)
     moved = [a for a in old_boxes.keys() | new_boxes.keys() if old_boxes.get(a) != new_boxes.get(a)]
+    if not changed and not moved:
+        return
+    aids = ids.resolve(conn, tenant, {*changed, *moved}, learned)
+    if changed:
+        conn.executemany(
+            "DELETE FROM attr_values WHERE eid = ? AND aid = ?", [(eid, aids[a]) for a in changed]
+        )
+        _insert_values(conn, eid, aids, [row for a in changed for row in new_values.get(a, [])])
     for attr in moved:
         if attr in old_boxes:
-            _delete_boxes(conn, tenant, entity_id, attr)
-        _insert_boxes(conn, tenant, entity_id, new_boxes.get(attr, []))
+            _delete_boxes(conn, eid, aids[attr])
+        _insert_boxes(conn, eid, aids, new_boxes.get(attr, []))
+
+
+def unindex(conn: sqlite3.Connection, eid: int) -> None:
+    """Remove every side-table row of the entity row `eid` (delete, and before re-indexing)."""
+    conn.execute("DELETE FROM attr_values WHERE eid = ?", (eid,))
+    rids = [(row[0],) for row in conn.execute("SELECT rid FROM geo_shapes WHERE eid = ?", (eid,))]
+    if rids:
+        conn.executemany("DELETE FROM geo_boxes WHERE rid = ?", rids)
+        conn.execute("DELETE FROM geo_shapes WHERE eid = ?", (eid,))
 
 
 def _by_attr(rows: Iterable[Any], position: int) -> dict[str, list[Any]]:
@@ -87,19 +198,21 @@ def _by_attr(rows: Iterable[Any], position: int) -> dict[str, list[Any]]:
     return grouped
 
 
-def _insert_values(conn: sqlite3.Connection, rows: list[ATTR_VALUE_ROW]) -> None:
+def _insert_values(
+    conn: sqlite3.Connection, eid: int, aids: dict[str, int], rows: list[ValueRow]
+) -> None:
     conn.executemany(
-        "INSERT INTO attr_values (tenant, id, attr, dataset, kind, val) VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
+        "INSERT INTO attr_values (eid, aid, seq, dataset, kind, val) VALUES (?, ?, ?, ?, ?, ?)",
+        [(eid, aids[attr], seq, dataset, kind, val) for attr, seq, dataset, kind, val in rows],
     )
 
 
 def _insert_boxes(
-    conn: sqlite3.Connection, tenant: str, entity_id: str, boxes: list[tuple[str, Box]]
+    conn: sqlite3.Connection, eid: int, aids: dict[str, int], boxes: list[tuple[str, Box]]
 ) -> None:
     for attr, box in boxes:
         cursor = conn.execute(
-            "INSERT INTO geo_shapes (tenant, id, attr) VALUES (?, ?, ?)", (tenant, entity_id, attr)
+            "INSERT INTO geo_shapes (eid, aid) VALUES (?, ?)", (eid, aids[attr])
         )
         min_lon, min_lat, max_lon, max_lat = box
         conn.execute(
@@ -109,63 +222,36 @@ def _insert_boxes(
         )
 
 
-def _delete_boxes(conn: sqlite3.Connection, tenant: str, entity_id: str, attr: str) -> None:
+def _delete_boxes(conn: sqlite3.Connection, eid: int, aid: int) -> None:
     rids = [
         (row[0],)
         for row in conn.execute(
-            "SELECT rid FROM geo_shapes WHERE tenant = ? AND id = ? AND attr = ?",
-            (tenant, entity_id, attr),
+            "SELECT rid FROM geo_shapes WHERE eid = ? AND aid = ?", (eid, aid)
         )
     ]
     conn.executemany("DELETE FROM geo_boxes WHERE rid = ?", rids)
-    conn.execute(
-        "DELETE FROM geo_shapes WHERE tenant = ? AND id = ? AND attr = ?",
-        (tenant, entity_id, attr),
-    )
-
-
-def unindex_entity(conn: sqlite3.Connection, tenant: str, entity_id: str) -> None:
-    """Remove every side-table row of one entity (delete, and before re-indexing)."""
-    conn.execute("DELETE FROM attr_values WHERE tenant = ? AND id = ?", (tenant, entity_id))
-    rids = [
-        (row[0],)
-        for row in conn.execute(
-            "SELECT rid FROM geo_shapes WHERE tenant = ? AND id = ?", (tenant, entity_id)
-        )
-    ]
-    if rids:
-        conn.executemany("DELETE FROM geo_boxes WHERE rid = ?", rids)
-        conn.execute("DELETE FROM geo_shapes WHERE tenant = ? AND id = ?", (tenant, entity_id))
-
-
-def index_entities(
-    conn: sqlite3.Connection, tenant: str, entities: Iterable[ExpandedEntity]
-) -> None:
-    """`index_entity` for many entities (batch writes, back-filling)."""
-    for entity in entities:
-        index_entity(conn, tenant, entity)
+    conn.execute("DELETE FROM geo_shapes WHERE eid = ? AND aid = ?", (eid, aid))
 
 
 # -- attribute values ------------------------------------------------------------------------
 
 
-def attr_value_rows(tenant: str, entity: ExpandedEntity) -> Iterator[ATTR_VALUE_ROW]:
-    entity_id = entity["id"]
+def value_rows(entity: ExpandedEntity) -> Iterator[ValueRow]:
     attrs = entity.get("attrs")
     if not isinstance(attrs, dict):
         return
     for attr, instances in attrs.items():
         if not isinstance(instances, list) or not instances:
             # No instance to describe, but `attrs=` selects on the name alone.
-            yield tenant, entity_id, attr, None, "x", None
+            yield attr, 0, None, "x", None
             continue
-        for instance in instances:
+        for seq, instance in enumerate(instances):
             if not isinstance(instance, dict):
-                yield tenant, entity_id, attr, None, "x", None
+                yield attr, seq, None, "x", None
                 continue
             dataset = instance.get("datasetId")
             kind, val = scalar_of(instance)
-            yield tenant, entity_id, attr, dataset if isinstance(dataset, str) else None, kind, val
+            yield attr, seq, dataset if isinstance(dataset, str) else None, kind, val
 
 
 def scalar_of(instance: Instance) -> tuple[str, Any]:

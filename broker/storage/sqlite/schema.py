@@ -17,16 +17,22 @@ from collections.abc import Callable
 import orjson
 
 from broker.storage.base import StoreError
-from broker.storage.sqlite.index import index_entity
+from broker.storage.sqlite.index import AttrIds, index_new
 
 Step = str | Callable[[sqlite3.Connection], None]
 
 
 def _backfill_query_index(conn: sqlite3.Connection) -> None:
-    """Index every entity stored before the query side tables existed."""
-    rows = conn.execute("SELECT tenant, doc FROM entities").fetchall()
-    for tenant, doc in rows:
-        index_entity(conn, tenant, orjson.loads(doc))
+    """Index every stored entity in the side tables (they are empty when this runs)."""
+    ids = AttrIds()
+    rows = conn.execute("SELECT eid, tenant, doc FROM entities").fetchall()
+    for eid, tenant, doc in rows:
+        index_new(conn, tenant, eid, orjson.loads(doc), ids)
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    """Version 2 back-filled its side tables here; version 3 replaces those tables and
+    back-fills its own, so a database still at version 1 skips the work."""
 
 
 MIGRATIONS: tuple[tuple[Step, ...], ...] = (
@@ -76,6 +82,50 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             attr TEXT NOT NULL
         )""",
         "CREATE INDEX geo_shapes_by_entity ON geo_shapes (tenant, id)",
+        "CREATE VIRTUAL TABLE geo_boxes USING rtree(rid, min_lon, max_lon, min_lat, max_lat)",
+        _nothing,
+    ),
+    # 2 -> 3: integer keys. Entities get `eid` (an INTEGER PRIMARY KEY: VACUUM keeps it),
+    # attribute IRIs an `aid` per tenant, and the side tables are keyed by those integers.
+    (
+        """CREATE TABLE entities_v3 (
+            eid INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            created_at TEXT,
+            modified_at TEXT
+        )""",
+        "INSERT INTO entities_v3 (tenant, id, doc, created_at, modified_at) "
+        "SELECT tenant, id, doc, created_at, modified_at FROM entities ORDER BY tenant, id",
+        "DROP TABLE entities",
+        "ALTER TABLE entities_v3 RENAME TO entities",
+        "CREATE UNIQUE INDEX entities_by_id ON entities (tenant, id)",
+        "CREATE INDEX entities_by_modified_at ON entities (tenant, modified_at)",
+        "DROP TABLE attr_values",
+        "DROP TABLE geo_shapes",
+        "DROP TABLE geo_boxes",
+        """CREATE TABLE attr_names (
+            aid INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            iri TEXT NOT NULL,
+            UNIQUE (tenant, iri)
+        )""",
+        """CREATE TABLE attr_values (
+            eid INTEGER NOT NULL,
+            aid INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            dataset TEXT,
+            kind TEXT NOT NULL,
+            val,
+            PRIMARY KEY (eid, aid, seq)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE geo_shapes (
+            rid INTEGER PRIMARY KEY,
+            eid INTEGER NOT NULL,
+            aid INTEGER NOT NULL
+        )""",
+        "CREATE INDEX geo_shapes_by_entity ON geo_shapes (eid, aid)",
         "CREATE VIRTUAL TABLE geo_boxes USING rtree(rid, min_lon, max_lon, min_lat, max_lat)",
         _backfill_query_index,
     ),

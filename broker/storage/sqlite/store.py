@@ -31,7 +31,7 @@ from broker.storage.sqlite.connection import (
     open_reader,
     open_writer,
 )
-from broker.storage.sqlite.index import index_new_entity, reindex_entity, unindex_entity
+from broker.storage.sqlite.index import AttrIds, index_new, reindex, unindex
 from broker.storage.sqlite.query import query_entities
 from broker.storage.sqlite.readers import ReaderPool
 from broker.storage.sqlite.schema import migrate
@@ -52,6 +52,7 @@ class SqliteStore:
         self._readers: ReaderPool | None = None
         # Tenants are never removed, so a tenant once seen needs no further lookups.
         self._known_tenants: set[str] = {DEFAULT_TENANT}
+        self._attr_ids = AttrIds()
 
     async def start(self) -> None:
         try:
@@ -123,12 +124,15 @@ class SqliteStore:
         doc = _dumps(entity)
         types = _types_of(entity)
         created, modified = entity.get("createdAt"), entity.get("modifiedAt")
+        keys = _Keys(self._attr_ids)
 
         def op(conn: sqlite3.Connection) -> None:
-            _insert_row(conn, tenant, entity, doc, types, created, modified)
+            keys.learned.clear()
+            _insert_row(conn, tenant, entity, doc, types, created, modified, keys)
             conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
 
         await self.writer.submit(op)
+        keys.commit()
         self._known_tenants.add(tenant)
 
     async def get_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
@@ -144,11 +148,15 @@ class SqliteStore:
         doc = _dumps(entity)
         types = _types_of(entity)
         created, modified = entity.get("createdAt"), entity.get("modifiedAt")
+        keys = _Keys(self._attr_ids)
 
         def op(conn: sqlite3.Connection) -> bool:
-            return _update_row(conn, tenant, entity, doc, types, created, modified)
+            keys.learned.clear()
+            return _update_row(conn, tenant, entity, doc, types, created, modified, keys)
 
-        return await self.writer.submit(op)
+        replaced = await self.writer.submit(op)
+        keys.commit()
+        return replaced
 
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
         def op(conn: sqlite3.Connection) -> str | None:
@@ -209,16 +217,19 @@ class SqliteStore:
             (w, None if w.entity is None else _dumps(w.entity), _types_of(w.entity or {}))
             for w in writes
         ]
+        keys = _Keys(self._attr_ids)
 
         def op(conn: sqlite3.Connection) -> list[BatchOutcome]:
+            keys.learned.clear()
             conn.execute("SAVEPOINT batch")
             try:
-                refused = any(_apply_write(conn, tenant, *row) is not None for row in rows)
+                refused = any(_apply_write(conn, tenant, *row, keys) is not None for row in rows)
             except sqlite3.Error:
                 refused = True
             if refused:
                 conn.execute("ROLLBACK TO batch")
-                outcomes = [_apply_alone(conn, tenant, *row) for row in rows]
+                keys.learned.clear()
+                outcomes = [_apply_alone(conn, tenant, *row, keys) for row in rows]
             else:
                 outcomes = [None] * len(rows)
             conn.execute("RELEASE batch")
@@ -229,6 +240,7 @@ class SqliteStore:
         if not writes:
             return []
         outcomes = await self.writer.submit(op)
+        keys.commit()
         if any(o is None and w.kind != "delete" for o, w in zip(outcomes, writes, strict=True)):
             self._known_tenants.add(tenant)
         return outcomes
@@ -293,6 +305,19 @@ def _insert_types(
 _IDS_PER_SELECT = 500
 
 
+class _Keys:
+    """The attribute keys one write learns, remembered by the store only once it commits."""
+
+    __slots__ = ("ids", "learned")
+
+    def __init__(self, ids: AttrIds) -> None:
+        self.ids = ids
+        self.learned: dict[tuple[str, str], int] = {}
+
+    def commit(self) -> None:
+        self.ids.commit(self.learned)
+
+
 def _insert_row(
     conn: sqlite3.Connection,
     tenant: str,
@@ -301,10 +326,11 @@ def _insert_row(
     types: list[str],
     created: str | None,
     modified: str | None,
+    keys: _Keys,
 ) -> None:
     entity_id = entity["id"]
     try:
-        conn.execute(
+        cursor = conn.execute(
             "INSERT INTO entities (tenant, id, doc, created_at, modified_at) "
             "VALUES (?, ?, ?, ?, ?)",
             (tenant, entity_id, doc, created, modified),
@@ -312,7 +338,7 @@ def _insert_row(
     except sqlite3.IntegrityError:
         raise DuplicateEntity(f"entity {entity_id} already exists") from None
     _insert_types(conn, tenant, entity_id, types)
-    index_new_entity(conn, tenant, entity)
+    index_new(conn, tenant, int(cursor.lastrowid or 0), entity, keys.ids, keys.learned)
 
 
 def _update_row(
@@ -323,50 +349,68 @@ def _update_row(
     types: list[str],
     created: str | None,
     modified: str | None,
+    keys: _Keys,
 ) -> bool:
     entity_id = entity["id"]
     row = conn.execute(
-        "SELECT doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
+        "SELECT eid, doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
     ).fetchone()
     if row is None:
         return False
-    old = _loads(row[0])
+    eid, old = int(row[0]), _loads(row[1])
     conn.execute(
-        "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? "
-        "WHERE tenant = ? AND id = ?",
-        (doc, created, modified, tenant, entity_id),
+        "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? WHERE eid = ?",
+        (doc, created, modified, eid),
     )
     if _types_of(old) != types:
         conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
         _insert_types(conn, tenant, entity_id, types)
-    reindex_entity(conn, tenant, old, entity)
+    reindex(conn, tenant, eid, old, entity, keys.ids, keys.learned)
     return True
 
 
 def _delete_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
-    cursor = conn.execute("DELETE FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id))
+    row = conn.execute(
+        "DELETE FROM entities WHERE tenant = ? AND id = ? RETURNING eid", (tenant, entity_id)
+    ).fetchone()
+    if row is None:
+        return False
     conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
-    unindex_entity(conn, tenant, entity_id)
-    return cursor.rowcount > 0
+    unindex(conn, int(row[0]))
+    return True
 
 
 def _apply_alone(
-    conn: sqlite3.Connection, tenant: str, write: BatchWrite, doc: str | None, types: list[str]
+    conn: sqlite3.Connection,
+    tenant: str,
+    write: BatchWrite,
+    doc: str | None,
+    types: list[str],
+    keys: _Keys,
 ) -> BatchOutcome:
-    """One BatchWrite in a savepoint of its own: refused, it leaves nothing behind."""
+    """One BatchWrite in a savepoint of its own: refused, it leaves nothing behind (not even
+    an attribute key it learned)."""
+    mine = _Keys(keys.ids)
     conn.execute("SAVEPOINT batch_write")
     try:
-        outcome = _apply_write(conn, tenant, write, doc, types)
+        outcome = _apply_write(conn, tenant, write, doc, types, mine)
     except sqlite3.Error as exc:
         outcome = StoreError(f"SQLite write failed: {exc}")
     if outcome is not None:
         conn.execute("ROLLBACK TO batch_write")
+    else:
+        keys.learned.update(mine.learned)
     conn.execute("RELEASE batch_write")
     return outcome
 
 
 def _apply_write(
-    conn: sqlite3.Connection, tenant: str, write: BatchWrite, doc: str | None, types: list[str]
+    conn: sqlite3.Connection,
+    tenant: str,
+    write: BatchWrite,
+    doc: str | None,
+    types: list[str],
+    keys: _Keys,
 ) -> BatchOutcome:
     """One BatchWrite on the writer thread; a refusal is returned, not raised."""
     if write.kind == "delete":
@@ -376,10 +420,10 @@ def _apply_write(
     created, modified = write.entity.get("createdAt"), write.entity.get("modifiedAt")
     if write.kind == "create":
         try:
-            _insert_row(conn, tenant, write.entity, doc, types, created, modified)
+            _insert_row(conn, tenant, write.entity, doc, types, created, modified, keys)
         except DuplicateEntity as exc:
             return exc
         return None
-    if not _update_row(conn, tenant, write.entity, doc, types, created, modified):
+    if not _update_row(conn, tenant, write.entity, doc, types, created, modified, keys):
         return MissingEntity(f"entity {write.entity_id} does not exist")
     return None
