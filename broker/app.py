@@ -15,6 +15,7 @@ from broker.jsonld import ContextResolver
 from broker.metrics import Metrics
 from broker.services.batch import BatchService
 from broker.services.entities import EntityService
+from broker.services.purge import PurgeService
 from broker.services.timed_store import TimedStore
 from broker.settings import Settings
 from broker.storage.base import EntityStore
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> web.Application:
         resolver=resolver,
         entities=entities,
         batch=BatchService(store, bus, entities.lock, max_attributes=settings.max_attributes),
+        purge=PurgeService(store, bus, entities.lock, page_size=settings.page_size_max),
         metrics=metrics,
         store_kind=kind,
     )

@@ -1,5 +1,6 @@
 """Handlers for entity queries: GET /entities and POST /entityOperations/query (clauses 5.7.2,
-6.4.3.2, 6.23; pagination 5.5.9, counting 5.5.10)."""
+6.4.3.2, 6.23; pagination 5.5.9, counting 5.5.10), and DELETE /entities (Purge Entities,
+clause 6.4.3.3 of v1.9), which deletes what the same selection matches."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from broker.api.http import (
     JSON_OR_LD,
     LD_JSON,
     bool_param,
+    json_response,
     link_context,
     link_header,
     negotiate,
@@ -28,7 +30,7 @@ from broker.errors import BadRequestData, OperationNotSupported, TooManyResults
 from broker.jsonld import TermMap
 from broker.model.render import RenderOptions, render_entity, render_feature
 from broker.query.ast import EntityQuery
-from broker.query.params import parse_entity_query
+from broker.query.params import SELECTING, parse_entity_query
 from broker.settings import Settings
 
 QUERY_MEDIA = (JSON, LD_JSON, GEO_JSON)
@@ -208,3 +210,65 @@ async def query_entities_post(request: web.Request) -> web.Response:
             omit=opts.omit,
         )
     return await _answer(request, state, tenant, query, terms, media, opts)
+
+
+PURGE_PARAMS = frozenset(
+    {
+        "id",
+        "idPattern",
+        "type",
+        "attrs",
+        "q",
+        "scopeQ",
+        "georel",
+        "geometry",
+        "coordinates",
+        "geoproperty",
+        "local",
+    }
+)
+"""The query parameters DELETE /entities takes: the entity selection of GET /entities, and
+`local` (this broker has no context sources, so every purge is local)."""
+
+PURGE_UNSUPPORTED = ("keep", "drop")
+"""Purge parameters that prune attributes instead of deleting entities: refused rather than
+ignored, since ignoring them would delete whole entities."""
+
+
+async def purge_entities(request: web.Request) -> web.Response:
+    """DELETE /ngsi-ld/v1/entities (Purge Entities, clause 6.4.3.3 of v1.9): delete every
+    entity the selection matches. 204 when all were deleted (none matching included); 207
+    with a BatchOperationResult when the store refused some. Every parameter is checked
+    before anything is deleted."""
+    state: AppState = request.app[STATE]
+    tenant = tenant_of(request)
+    for name in request.query:
+        if name in PURGE_UNSUPPORTED:
+            raise OperationNotSupported(
+                f"'{name}' (pruning attributes instead of deleting entities) is not supported",
+                field=name,
+            )
+        if name not in PURGE_PARAMS:
+            raise BadRequestData(
+                f"'{name}' is not a parameter of Purge Entities; it takes "
+                + ", ".join(sorted(PURGE_PARAMS, key=str.lower)),
+                field=name,
+            )
+    bool_param(request, "local")
+    if not any(name in request.query for name in (*SELECTING, "geometry", "coordinates")):
+        raise BadRequestData(
+            "Purge Entities needs a selection: at least one of id, idPattern, type, attrs, q "
+            "or a geo-query (georel, geometry, coordinates); it never deletes everything"
+        )
+    terms = await state.resolver.resolve(link_context(request))
+    query = parse_entity_query(request.query, terms, state.settings)
+    result = await state.purge.purge(tenant, query)
+    if result.errors:
+        body = {
+            "success": result.success,
+            "errors": [
+                {"entityId": e.entity_id, "error": e.error.to_problem()} for e in result.errors
+            ],
+        }
+        return json_response(body, status=207)
+    return web.Response(status=204)

@@ -19,6 +19,8 @@ def add_routes(app: web.Application) -> None:
             web.post(f"{API}/entities/", entities.create_entity),
             web.get(f"{API}/entities", query.query_entities),
             web.get(f"{API}/entities/", query.query_entities),
+            web.delete(f"{API}/entities", query.purge_entities),
+            web.delete(f"{API}/entities/", query.purge_entities),
             web.post(f"{API}/entityOperations/query", query.query_entities_post),
             web.post(f"{API}/entityOperations/query/", query.query_entities_post),
             web.get(f"{API}/entities/{{entityId}}", entities.retrieve_entity),

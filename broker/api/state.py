@@ -10,6 +10,7 @@ from broker.jsonld import ContextResolver
 from broker.metrics import Metrics
 from broker.services.batch import BatchService
 from broker.services.entities import EntityService
+from broker.services.purge import PurgeService
 from broker.settings import Settings
 from broker.storage.base import EntityStore
 
@@ -21,6 +22,7 @@ class AppState:
     resolver: ContextResolver
     entities: EntityService
     batch: BatchService
+    purge: PurgeService
     metrics: Metrics
     store_kind: str
 

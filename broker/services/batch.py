@@ -248,18 +248,28 @@ class BatchService:
         else:
             self.bus.publish(ChangeEvent(tenant, "entityUpdated", entity_id, old, new))
 
-    @contextlib.asynccontextmanager
-    async def _locked(self, tenant: str, sorted_ids: list[str]) -> AsyncIterator[None]:
-        locks = [self._lock_of(tenant, entity_id) for entity_id in sorted_ids]
-        held: list[asyncio.Lock] = []
-        try:
-            for lock in locks:
-                await lock.acquire()
-                held.append(lock)
-            yield
-        finally:
-            for lock in reversed(held):
-                lock.release()
+    def _locked(
+        self, tenant: str, sorted_ids: list[str]
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        return hold_locks(self._lock_of, tenant, sorted_ids)
+
+
+@contextlib.asynccontextmanager
+async def hold_locks(
+    lock_of: LockOf, tenant: str, sorted_ids: Sequence[str]
+) -> AsyncIterator[None]:
+    """Hold the per-entity locks of `sorted_ids`, taken in that (sorted) order so that two
+    holders of overlapping sets never deadlock; released in reverse order."""
+    locks = [lock_of(tenant, entity_id) for entity_id in sorted_ids]
+    held: list[asyncio.Lock] = []
+    try:
+        for lock in locks:
+            await lock.acquire()
+            held.append(lock)
+        yield
+    finally:
+        for lock in reversed(held):
+            lock.release()
 
 
 def _lock_table(
