@@ -86,7 +86,7 @@ class Compiled:
     params: list[Any] = field(default_factory=list)
     exact: bool = True
     source: str = "FROM entities e WHERE e.tenant = ?"
-    """What the candidates are walked from, in id order (`order`); takes the tenant first."""
+    """What the candidates are walked from, in id order (`order`), with its parameters."""
     source_params: list[Any] = field(default_factory=list)
     order: str = "e.id"
 
@@ -112,10 +112,10 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
             [query.id_pattern],
             _compiled(query.id_pattern) is not None,
         )
-    driver: list[Any] = []
+    type_driver: str | None = None
     if isinstance(query.types, TypeName) and query.ids is None and query.geo is None:
         # One type, nothing shorter to start from: walk that type's ids in order.
-        driver = [query.types.name]
+        type_driver = query.types.name
     elif query.types is not None:
         sql, values = _types(tenant, query.types)
         add(sql, values, sql is not None)
@@ -132,18 +132,34 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
     if query.q is not None:
         sql, values = _q(tenant, query.q)
         add(sql, values, False)
+    geo: tuple[str, list[Any]] | None = None
     if query.geo is not None:
-        sql, values = _geo(tenant, query.geo)
-        add(sql, values, False)
+        geo = _geo_candidates(tenant, query.geo)
+        if geo is None:  # every entity with the GeoProperty is a candidate
+            add(*_has_attr(tenant, query.geo.geoproperty), False)
+        exact = False
     if query.scope is not None or query.csf is not None:
         exact = False
     compiled = Compiled(" AND ".join(f"({p})" for p in parts) if parts else "1", params, exact)
-    if driver:
+    compiled.source_params = [tenant]
+    if geo is not None and query.ids is None:
+        # The R*Tree's candidates are few: fetch them, then sort them by id (walking every
+        # id in order to test membership in them cost milliseconds per query).
+        sql, values = geo
+        compiled.source = (
+            f"FROM ({sql}) g CROSS JOIN entities e ON e.eid = g.eid WHERE e.tenant = ?"
+        )
+        compiled.source_params = [*values, tenant]
+    elif geo is not None:
+        sql, values = geo
+        compiled.where = f"({compiled.where}) AND e.eid IN ({sql})"
+        compiled.params = [*compiled.params, *values]
+    elif type_driver is not None:
         compiled.source = (
             "FROM entity_types t CROSS JOIN entities e ON e.tenant = t.tenant AND e.id = t.id "
             "WHERE t.tenant = ? AND t.type = ?"
         )
-        compiled.source_params = driver
+        compiled.source_params = [tenant, type_driver]
         compiled.order = "t.id"
     return compiled
 
@@ -298,16 +314,18 @@ def _typed_condition(term: Comparison) -> tuple[str, list[Any]] | None:
 # -- geo -------------------------------------------------------------------------------------
 
 
-def _geo(tenant: str, geo: GeoQuery) -> tuple[str | None, list[Any]]:
+def _geo_candidates(tenant: str, geo: GeoQuery) -> tuple[str, list[Any]] | None:
+    """A SELECT of the distinct eids whose geoproperty box meets the query's box (None when
+    the query has no box to test: disjoint, minDistance alone)."""
     box = geo_box(geo)
     if box is None:
-        return None, []
+        return None
     min_lon, min_lat, max_lon, max_lat = box
     return (
         # CROSS JOIN fixes the order: the R*Tree search drives, geo_shapes is probed by rid.
-        "e.eid IN (SELECT s.eid FROM geo_boxes b CROSS JOIN geo_shapes s ON s.rid = b.rid "
+        "SELECT DISTINCT s.eid FROM geo_boxes b CROSS JOIN geo_shapes s ON s.rid = b.rid "
         "WHERE b.max_lon >= ? AND b.min_lon <= ? AND b.max_lat >= ? AND b.min_lat <= ? "
-        f"AND s.aid = {_AID})",
+        f"AND s.aid = {_AID}",
         [min_lon, max_lon, min_lat, max_lat, tenant, geo.geoproperty],
     )
 
@@ -363,7 +381,7 @@ def run_query(
     prepare(conn)
     compiled = compile_query(tenant, query)
     base = f"{compiled.source} AND ({compiled.where})"
-    params = [tenant, *compiled.source_params, *compiled.params]
+    params = [*compiled.source_params, *compiled.params]
     order = compiled.order
     offset, limit = max(offset, 0), max(limit, 0)
     if compiled.exact:
