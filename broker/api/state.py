@@ -9,6 +9,7 @@ from aiohttp import web
 from broker.jsonld import ContextResolver
 from broker.metrics import Metrics
 from broker.services.batch import BatchService
+from broker.services.discovery import DiscoveryService
 from broker.services.entities import EntityService
 from broker.settings import Settings
 from broker.storage.base import EntityStore
@@ -21,6 +22,7 @@ class AppState:
     resolver: ContextResolver
     entities: EntityService
     batch: BatchService
+    discovery: DiscoveryService
     metrics: Metrics
     store_kind: str
 
