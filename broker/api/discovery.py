@@ -124,14 +124,14 @@ async def retrieve_attributes(request: web.Request) -> web.Response:
     Attribute (5.7.9)."""
     details = _flags(request)
     state, tenant, media, terms = await _context(request)
-    found = await state.discovery.attributes(tenant)
     if details:
+        found = await state.discovery.attributes(tenant)
         listed = sorted((_attribute(a, terms) for a in found), key=lambda a: a["attributeName"])
         return respond(request, listed, terms, media)
     body = {
         "id": f"urn:ngsi-ld:AttributeList:{uuid.uuid4()}",
         "type": "AttributeList",
-        "attributeList": _names((a.name for a in found), terms),
+        "attributeList": _names(await state.discovery.attribute_names(tenant), terms),
     }
     return respond(request, body, terms, media)
 

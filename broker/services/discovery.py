@@ -39,8 +39,13 @@ class DiscoveryService:
             raise ResourceNotFound(f"no entity has the type '{shown_as}'", field="type")
         return found[0]
 
+    async def attribute_names(self, tenant: str) -> list[str]:
+        """Clause 5.7.8: every attribute name, ordered."""
+        await self._require_tenant(tenant)
+        return await self.store.attribute_names(tenant)
+
     async def attributes(self, tenant: str) -> list[AttributeDetails]:
-        """Clauses 5.7.8 and 5.7.9: every attribute name, with counts, kinds and types."""
+        """Clause 5.7.9: every attribute name, with counts, kinds and types."""
         await self._require_tenant(tenant)
         return await self.store.describe_attributes(tenant)
 

@@ -34,6 +34,7 @@ class TimedStore:
         self._write_batch = h.labels("write_batch")
         self._types = h.labels("describe_types")
         self._attributes = h.labels("describe_attributes")
+        self._attribute_names = h.labels("attribute_names")
 
     async def start(self) -> None:
         await self.inner.start()
@@ -110,6 +111,13 @@ class TimedStore:
 
     async def count_entities_by_type(self, tenant: str) -> dict[str, int]:
         return await self.inner.count_entities_by_type(tenant)
+
+    async def attribute_names(self, tenant: str) -> list[str]:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.attribute_names(tenant)
+        finally:
+            self._attribute_names.observe(time.perf_counter() - t0)
 
     async def describe_types(
         self, tenant: str, entity_type: str | None = None

@@ -150,6 +150,10 @@ class EntityStore(Protocol):
         """Every entity type of the tenant and its number of entities (a multi-typed entity
         counts under each of its types). Needs no look at the documents' attributes."""
 
+    async def attribute_names(self, tenant: str) -> list[str]:
+        """Every attribute name the tenant's entities hold, ordered, each once (sub-attributes
+        are not attributes of the entity). Cheaper than `describe_attributes`."""
+
     async def describe_types(
         self, tenant: str, entity_type: str | None = None
     ) -> list[TypeDetails]:

@@ -218,3 +218,19 @@ async def test_discovery_survives_a_restart(open_store: OpenStore) -> None:
     assert await again.describe_types(DEFAULT_TENANT) == [
         TypeDetails(VEHICLE, 1, {EX + "speed": frozenset({"Property"})})
     ]
+
+
+async def test_attribute_names_are_the_names_describe_attributes_gives(
+    store: EntityStore,
+) -> None:
+    assert await store.attribute_names(DEFAULT_TENANT) == []
+    await store.create_entity(DEFAULT_TENANT, rich_entity("urn:e:rich"))
+    odd = typed("urn:e:1", [CAR], speed=[prop(1)])
+    odd["attrs"]["https://e.org/a.b$%25"] = [prop(2)]
+    await store.create_entity(DEFAULT_TENANT, odd)
+    await store.create_entity("other", typed("urn:e:2", [CAR], colour=[prop("red")]))
+    names = await store.attribute_names(DEFAULT_TENANT)
+    assert names == [a.name for a in await store.describe_attributes(DEFAULT_TENANT)]
+    assert "https://e.org/a.b$%25" in names and EX + "since.year" not in names
+    assert len(names) == len(set(names)) == 11
+    assert await store.attribute_names("other") == [EX + "colour"]

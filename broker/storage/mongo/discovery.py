@@ -54,6 +54,16 @@ async def count_entities_by_type(
     return {str(doc["_id"]): int(doc["n"]) async for doc in cursor}
 
 
+async def attribute_names(entities: AsyncCollection[Doc]) -> list[str]:
+    pipeline: list[Doc] = [
+        {"$project": {"attrs": {"$objectToArray": "$attrs"}}},
+        {"$unwind": "$attrs"},
+        {"$group": {"_id": "$attrs.k"}},
+    ]
+    cursor = await entities.aggregate(pipeline)
+    return sorted({decode_key(str(doc["_id"])) async for doc in cursor})
+
+
 async def describe_types(
     entities: AsyncCollection[Doc], entity_type: str | None
 ) -> list[TypeDetails]:

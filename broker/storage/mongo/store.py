@@ -259,6 +259,10 @@ class MongoStore:
         with _translated():
             return await discovery.count_entities_by_type(self._entities(tenant))
 
+    async def attribute_names(self, tenant: str) -> list[str]:
+        with _translated():
+            return await discovery.attribute_names(self._entities(tenant))
+
     async def describe_types(
         self, tenant: str, entity_type: str | None = None
     ) -> list[TypeDetails]:

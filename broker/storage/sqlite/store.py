@@ -241,6 +241,9 @@ class SqliteStore:
     async def count_entities_by_type(self, tenant: str) -> dict[str, int]:
         return await self.readers.run(lambda c: discovery.count_entities_by_type(c, tenant))
 
+    async def attribute_names(self, tenant: str) -> list[str]:
+        return await self.readers.run(lambda c: discovery.attribute_names(c, tenant))
+
     async def describe_types(
         self, tenant: str, entity_type: str | None = None
     ) -> list[TypeDetails]:
