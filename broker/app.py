@@ -14,6 +14,7 @@ from broker.events import EventBus
 from broker.jsonld import ContextResolver
 from broker.metrics import Metrics
 from broker.services.batch import BatchService
+from broker.services.discovery import DiscoveryService
 from broker.services.entities import EntityService
 from broker.services.purge import PurgeService
 from broker.services.timed_store import TimedStore
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> web.Application:
         entities=entities,
         batch=BatchService(store, bus, entities.lock, max_attributes=settings.max_attributes),
         purge=PurgeService(store, bus, entities.lock, page_size=settings.page_size_max),
+        discovery=DiscoveryService(store, entities.require_tenant),
         metrics=metrics,
         store_kind=kind,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.api import batch, contexts, entities, query, system
+from broker.api import batch, contexts, discovery, entities, query, system
 
 API = "/ngsi-ld/v1"
 
@@ -40,6 +40,7 @@ def add_routes(app: web.Application) -> None:
                 f"{API}/entities/{{entityId}}/attrs/{{attrId}}", entities.delete_attribute
             ),
             *_batch_routes(),
+            *_discovery_routes(),
             web.post(f"{API}/jsonldContexts", contexts.add_context),
             web.get(f"{API}/jsonldContexts", contexts.list_contexts),
             web.get(f"{API}/jsonldContexts/{{contextId}}", contexts.serve_context),
@@ -62,4 +63,18 @@ def _batch_routes() -> list[web.RouteDef]:
         web.post(f"{API}/entityOperations/{operation}{slash}", handler)
         for operation, handler in handlers.items()
         for slash in ("", "/")
+    ]
+
+
+def _discovery_routes() -> list[web.RouteDef]:
+    """/types and /attributes (clauses 6.25-6.28), the collections with or without a
+    trailing slash, as /entities."""
+    return [
+        *(web.get(f"{API}/types{slash}", discovery.retrieve_types) for slash in ("", "/")),
+        web.get(f"{API}/types/{{type}}", discovery.retrieve_type),
+        *(
+            web.get(f"{API}/attributes{slash}", discovery.retrieve_attributes)
+            for slash in ("", "/")
+        ),
+        web.get(f"{API}/attributes/{{attrId}}", discovery.retrieve_attribute),
     ]

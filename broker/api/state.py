@@ -9,6 +9,7 @@ from aiohttp import web
 from broker.jsonld import ContextResolver
 from broker.metrics import Metrics
 from broker.services.batch import BatchService
+from broker.services.discovery import DiscoveryService
 from broker.services.entities import EntityService
 from broker.services.purge import PurgeService
 from broker.settings import Settings
@@ -23,6 +24,7 @@ class AppState:
     entities: EntityService
     batch: BatchService
     purge: PurgeService
+    discovery: DiscoveryService
     metrics: Metrics
     store_kind: str
 

@@ -8,7 +8,14 @@ from typing import Any
 
 from broker.metrics import Metrics
 from broker.query.ast import EntityQuery
-from broker.storage.base import BatchOutcome, BatchWrite, EntityStore, QueryPage
+from broker.storage.base import (
+    AttributeDetails,
+    BatchOutcome,
+    BatchWrite,
+    EntityStore,
+    QueryPage,
+    TypeDetails,
+)
 from broker.types import ExpandedEntity
 
 
@@ -25,6 +32,9 @@ class TimedStore:
         self._query = h.labels("query_entities")
         self._get_many = h.labels("get_entities")
         self._write_batch = h.labels("write_batch")
+        self._types = h.labels("describe_types")
+        self._attributes = h.labels("describe_attributes")
+        self._attribute_names = h.labels("attribute_names")
 
     async def start(self) -> None:
         await self.inner.start()
@@ -98,6 +108,34 @@ class TimedStore:
             return await self.inner.write_batch(tenant, writes)
         finally:
             self._write_batch.observe(time.perf_counter() - t0)
+
+    async def count_entities_by_type(self, tenant: str) -> dict[str, int]:
+        return await self.inner.count_entities_by_type(tenant)
+
+    async def attribute_names(self, tenant: str) -> list[str]:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.attribute_names(tenant)
+        finally:
+            self._attribute_names.observe(time.perf_counter() - t0)
+
+    async def describe_types(
+        self, tenant: str, entity_type: str | None = None
+    ) -> list[TypeDetails]:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.describe_types(tenant, entity_type)
+        finally:
+            self._types.observe(time.perf_counter() - t0)
+
+    async def describe_attributes(
+        self, tenant: str, attribute: str | None = None
+    ) -> list[AttributeDetails]:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.describe_attributes(tenant, attribute)
+        finally:
+            self._attributes.observe(time.perf_counter() - t0)
 
     async def save_context(self, record: dict[str, Any]) -> None:
         await self.inner.save_context(record)

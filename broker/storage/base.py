@@ -70,6 +70,29 @@ class QueryPage:
     total: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TypeDetails:
+    """One entity type of a tenant (clauses 5.2.25-5.2.26): how many entities have it and,
+    for every attribute those entities hold, the attribute kinds found ("Property",
+    "Relationship", "GeoProperty", ...). Names are expanded IRIs."""
+
+    type: str
+    entity_count: int
+    attributes: dict[str, frozenset[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDetails:
+    """One attribute name of a tenant (clause 5.2.28): how many entities hold it (an entity
+    counts once whatever its datasetIds), the kinds found and the types of those entities.
+    Sub-attributes are not counted. Names are expanded IRIs."""
+
+    name: str
+    entity_count: int
+    kinds: frozenset[str]
+    types: frozenset[str]
+
+
 class EntityStore(Protocol):
     """Entities per tenant, plus the hosted @context documents (shared by all tenants)."""
 
@@ -120,6 +143,30 @@ class EntityStore(Protocol):
         """The entities of a tenant that match `query` (an AST with expanded names), ordered
         by id, `offset` skipped, at most `limit` returned (limit 0 with count=True: count only).
         The answer must be exactly what `broker.query.evaluate` gives over all entities."""
+
+    # -- discovery (clauses 5.7.5-5.7.10) ---------------------------------------------------
+
+    async def count_entities_by_type(self, tenant: str) -> dict[str, int]:
+        """Every entity type of the tenant and its number of entities (a multi-typed entity
+        counts under each of its types). Needs no look at the documents' attributes."""
+
+    async def attribute_names(self, tenant: str) -> list[str]:
+        """Every attribute name the tenant's entities hold, ordered, each once (sub-attributes
+        are not attributes of the entity). Cheaper than `describe_attributes`."""
+
+    async def describe_types(
+        self, tenant: str, entity_type: str | None = None
+    ) -> list[TypeDetails]:
+        """Every entity type of the tenant (only `entity_type` when given; [] when no entity
+        has it) with its entity count and attributes, ordered by type, in one or a few round
+        trips."""
+
+    async def describe_attributes(
+        self, tenant: str, attribute: str | None = None
+    ) -> list[AttributeDetails]:
+        """Every attribute name of the tenant (only `attribute` when given; [] when no entity
+        holds it) with its entity count, kinds and entity types, ordered by name, in one or a
+        few round trips."""
 
     async def save_context(self, record: dict[str, Any]) -> None:
         """Insert or replace a hosted @context record (keyed by record["id"])."""

@@ -27,14 +27,17 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from broker.query.ast import EntityQuery
 from broker.settings import Settings
 from broker.storage.base import (
+    AttributeDetails,
     BatchOutcome,
     BatchWrite,
     DuplicateEntity,
     MissingEntity,
     QueryPage,
     StoreError,
+    TypeDetails,
     distinct_ids,
 )
+from broker.storage.mongo import discovery
 from broker.storage.mongo.capabilities import Capabilities, probe
 from broker.storage.mongo.documents import from_document, to_document
 from broker.storage.mongo.indexes import query_indexes
@@ -249,6 +252,28 @@ class MongoStore:
                     if outcomes[i] is None and writes[i].entity_id not in found:
                         outcomes[i] = MissingEntity(f"entity {writes[i].entity_id} does not exist")
         return outcomes
+
+    # -- discovery (clauses 5.7.5-5.7.10; pipelines in discovery.py) -----------------------
+
+    async def count_entities_by_type(self, tenant: str) -> dict[str, int]:
+        with _translated():
+            return await discovery.count_entities_by_type(self._entities(tenant))
+
+    async def attribute_names(self, tenant: str) -> list[str]:
+        with _translated():
+            return await discovery.attribute_names(self._entities(tenant))
+
+    async def describe_types(
+        self, tenant: str, entity_type: str | None = None
+    ) -> list[TypeDetails]:
+        with _translated():
+            return await discovery.describe_types(self._entities(tenant), entity_type)
+
+    async def describe_attributes(
+        self, tenant: str, attribute: str | None = None
+    ) -> list[AttributeDetails]:
+        with _translated():
+            return await discovery.describe_attributes(self._entities(tenant), attribute)
 
     # -- hosted @contexts -----------------------------------------------------------------
 

@@ -17,14 +17,17 @@ import orjson
 from broker.query.ast import EntityQuery
 from broker.settings import Settings
 from broker.storage.base import (
+    AttributeDetails,
     BatchOutcome,
     BatchWrite,
     DuplicateEntity,
     MissingEntity,
     QueryPage,
     StoreError,
+    TypeDetails,
     distinct_ids,
 )
+from broker.storage.sqlite import discovery
 from broker.storage.sqlite.connection import (
     Database,
     checked_synchronous,
@@ -244,6 +247,26 @@ class SqliteStore:
         if any(o is None and w.kind != "delete" for o, w in zip(outcomes, writes, strict=True)):
             self._known_tenants.add(tenant)
         return outcomes
+
+    # -- discovery (clauses 5.7.5-5.7.10; SQL in discovery.py) -----------------------------
+
+    async def count_entities_by_type(self, tenant: str) -> dict[str, int]:
+        return await self.readers.run(lambda c: discovery.count_entities_by_type(c, tenant))
+
+    async def attribute_names(self, tenant: str) -> list[str]:
+        return await self.readers.run(lambda c: discovery.attribute_names(c, tenant))
+
+    async def describe_types(
+        self, tenant: str, entity_type: str | None = None
+    ) -> list[TypeDetails]:
+        return await self.readers.run(lambda c: discovery.describe_types(c, tenant, entity_type))
+
+    async def describe_attributes(
+        self, tenant: str, attribute: str | None = None
+    ) -> list[AttributeDetails]:
+        return await self.readers.run(
+            lambda c: discovery.describe_attributes(c, tenant, attribute)
+        )
 
     # -- hosted @contexts -----------------------------------------------------------------
 
