@@ -7,8 +7,9 @@ text: a new entity's rows then land at the end of each index (eids only grow) in
 being scattered across its pages, and each commit writes a few pages, not dozens per entity.
 
 `attr_values` holds one row per instance of every top-level attribute, keyed by
-(eid, aid, seq): the instance's datasetId, a `kind` and, for a scalar, the value itself in
-`val` (SQLite's dynamic typing keeps numbers as numbers and text as text):
+(eid, aid, seq): the instance's datasetId, its NGSI-LD type in `atype` (Property,
+Relationship, GeoProperty...: what discovery reports), a `kind` and, for a scalar, the value
+itself in `val` (SQLite's dynamic typing keeps numbers as numbers and text as text):
 
     kind 'n'  Property value that is a number        val = the number
     kind 's'  Property value that is a string,       val = the string
@@ -20,7 +21,9 @@ being scattered across its pages, and each commit writes a few pages, not dozens
 A row exists for every instance whatever its kind (and one for an attribute name with no
 instance), so "the entity has attribute A" is one primary-key probe. The query compiler only
 ever uses these rows to build a *superset* of the matches ('x' rows are always candidates),
-so what the table leaves out can make a query slower, never wrong.
+so what the table leaves out can make a query slower, never wrong. A second index,
+(aid, atype, eid), answers "which entities have attribute A" and discovery's counts; it too
+grows at its end for each attribute as eids grow.
 
 `geo_boxes` (an R*Tree) holds the bounding box of every geometry-valued instance, keyed by a
 rowid that `geo_shapes` maps to (eid, aid). Boxes are widened for the great-circle bulge of
@@ -48,8 +51,9 @@ from broker.types import ExpandedEntity, Instance
 
 _INT64 = 2**63 - 1
 
-ValueRow = tuple[str, int, str | None, str, Any]
-"""(attribute IRI, seq, datasetId, kind, val): one attr_values row before keys are known."""
+ValueRow = tuple[str, int, str | None, str | None, str, Any]
+"""(attribute IRI, seq, datasetId, attribute type, kind, val): one attr_values row before
+keys are known."""
 
 
 class AttrIds:
@@ -202,8 +206,12 @@ def _insert_values(
     conn: sqlite3.Connection, eid: int, aids: dict[str, int], rows: list[ValueRow]
 ) -> None:
     conn.executemany(
-        "INSERT INTO attr_values (eid, aid, seq, dataset, kind, val) VALUES (?, ?, ?, ?, ?, ?)",
-        [(eid, aids[attr], seq, dataset, kind, val) for attr, seq, dataset, kind, val in rows],
+        "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (eid, aids[attr], seq, dataset, atype, kind, val)
+            for attr, seq, dataset, atype, kind, val in rows
+        ],
     )
 
 
@@ -243,15 +251,23 @@ def value_rows(entity: ExpandedEntity) -> Iterator[ValueRow]:
     for attr, instances in attrs.items():
         if not isinstance(instances, list) or not instances:
             # No instance to describe, but `attrs=` selects on the name alone.
-            yield attr, 0, None, "x", None
+            yield attr, 0, None, None, "x", None
             continue
         for seq, instance in enumerate(instances):
             if not isinstance(instance, dict):
-                yield attr, seq, None, "x", None
+                yield attr, seq, None, None, "x", None
                 continue
             dataset = instance.get("datasetId")
             kind, val = scalar_of(instance)
-            yield attr, seq, dataset if isinstance(dataset, str) else None, kind, val
+            atype = instance.get("type")
+            yield (
+                attr,
+                seq,
+                dataset if isinstance(dataset, str) else None,
+                atype if isinstance(atype, str) else None,
+                kind,
+                val,
+            )
 
 
 def scalar_of(instance: Instance) -> tuple[str, Any]:

@@ -116,10 +116,12 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
             aid INTEGER NOT NULL,
             seq INTEGER NOT NULL,
             dataset TEXT,
+            atype TEXT,
             kind TEXT NOT NULL,
             val,
             PRIMARY KEY (eid, aid, seq)
         ) WITHOUT ROWID""",
+        "CREATE INDEX attr_values_by_attr ON attr_values (aid, atype, eid)",
         """CREATE TABLE geo_shapes (
             rid INTEGER PRIMARY KEY,
             eid INTEGER NOT NULL,
