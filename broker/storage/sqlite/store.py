@@ -34,7 +34,7 @@ from broker.storage.sqlite.connection import (
     open_reader,
     open_writer,
 )
-from broker.storage.sqlite.index import AttrIds, index_new, reindex, unindex
+from broker.storage.sqlite.index import AttrIds, index_new_rows, reindex, unindex
 from broker.storage.sqlite.query import query_entities
 from broker.storage.sqlite.readers import ReaderPool
 from broker.storage.sqlite.schema import migrate
@@ -126,12 +126,11 @@ class SqliteStore:
     async def create_entity(self, tenant: str, entity: ExpandedEntity) -> None:
         doc = _dumps(entity)
         types = _types_of(entity)
-        created, modified = entity.get("createdAt"), entity.get("modifiedAt")
         keys = _Keys(self._attr_ids)
 
         def op(conn: sqlite3.Connection) -> None:
             keys.learned.clear()
-            _insert_row(conn, tenant, entity, doc, types, created, modified, keys)
+            _insert_row(conn, tenant, entity, doc, types, keys)
             conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
 
         await self.writer.submit(op)
@@ -226,7 +225,17 @@ class SqliteStore:
             keys.learned.clear()
             conn.execute("SAVEPOINT batch")
             try:
-                refused = any(_apply_write(conn, tenant, *row, keys) is not None for row in rows)
+                creates = [
+                    (w.entity, doc, types)
+                    for w, doc, types in rows
+                    if w.kind == "create" and w.entity is not None and doc is not None
+                ]
+                _insert_rows(conn, tenant, creates, keys)
+                refused = any(
+                    _apply_write(conn, tenant, *row, keys) is not None
+                    for row in rows
+                    if row[0].kind != "create"
+                )
             except sqlite3.Error:
                 refused = True
             if refused:
@@ -341,27 +350,47 @@ class _Keys:
         self.ids.commit(self.learned)
 
 
+Create = tuple[ExpandedEntity, str, list[str]]
+"""An entity to insert, its document text and its types."""
+
+
 def _insert_row(
     conn: sqlite3.Connection,
     tenant: str,
     entity: ExpandedEntity,
     doc: str,
     types: list[str],
-    created: str | None,
-    modified: str | None,
     keys: _Keys,
 ) -> None:
-    entity_id = entity["id"]
     try:
-        cursor = conn.execute(
-            "INSERT INTO entities (tenant, id, doc, created_at, modified_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (tenant, entity_id, doc, created, modified),
-        )
+        _insert_rows(conn, tenant, [(entity, doc, types)], keys)
     except sqlite3.IntegrityError:
-        raise DuplicateEntity(f"entity {entity_id} already exists") from None
-    _insert_types(conn, tenant, entity_id, types)
-    index_new(conn, tenant, int(cursor.lastrowid or 0), entity, keys.ids, keys.learned)
+        raise DuplicateEntity(f"entity {entity['id']} already exists") from None
+
+
+def _insert_rows(
+    conn: sqlite3.Connection, tenant: str, creates: list[Create], keys: _Keys
+) -> None:
+    """Insert fresh entities with one statement per table (eids are handed out here: the
+    writer holds the write lock, so max(eid) cannot move under it). An id that exists
+    raises sqlite3.IntegrityError and the caller rolls the whole call back."""
+    first = int(conn.execute("SELECT coalesce(max(eid), 0) + 1 FROM entities").fetchone()[0])
+    conn.executemany(
+        "INSERT INTO entities (eid, tenant, id, doc, created_at, modified_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (first + k, tenant, e["id"], doc, e.get("createdAt"), e.get("modifiedAt"))
+            for k, (e, doc, _) in enumerate(creates)
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO entity_types (tenant, id, type) VALUES (?, ?, ?)",
+        [(tenant, e["id"], t) for e, _, types in creates for t in types],
+    )
+    index_new_rows(
+        conn, tenant, [(first + k, e) for k, (e, _, _) in enumerate(creates)], keys.ids,
+        keys.learned,
+    )
 
 
 def _update_row(
@@ -443,7 +472,7 @@ def _apply_write(
     created, modified = write.entity.get("createdAt"), write.entity.get("modifiedAt")
     if write.kind == "create":
         try:
-            _insert_row(conn, tenant, write.entity, doc, types, created, modified, keys)
+            _insert_row(conn, tenant, write.entity, doc, types, keys)
         except DuplicateEntity as exc:
             return exc
         return None
