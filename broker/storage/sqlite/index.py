@@ -26,7 +26,8 @@ so what the table leaves out can make a query slower, never wrong. A second inde
 grows at its end for each attribute as eids grow.
 
 `geo_boxes` (an R*Tree) holds the bounding box of every geometry-valued instance, keyed by a
-rowid that `geo_shapes` maps to (eid, aid). Boxes are widened for the great-circle bulge of
+rowid that `geo_shapes` maps to (eid, aid, entity id): with the id at hand, a geo-query sorts
+its candidates into id order without reading their entity rows. Boxes are widened for the great-circle bulge of
 long edges, and R*Tree rounds stored boxes outwards, so a box always contains its geometry
 whether edges are read as straight lines in lon/lat or as geodesics.
 
@@ -173,10 +174,11 @@ def index_new_rows(
     )
     if not boxes:
         return
+    ids_of = {eid: entity["id"] for eid, entity in entities}
     first = int(conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM geo_shapes").fetchone()[0])
     conn.executemany(
-        "INSERT INTO geo_shapes (rid, eid, aid) VALUES (?, ?, ?)",
-        [(first + k, eid, aids[attr]) for k, (eid, attr, _) in enumerate(boxes)],
+        "INSERT INTO geo_shapes (rid, eid, aid, id) VALUES (?, ?, ?, ?)",
+        [(first + k, eid, aids[attr], ids_of[eid]) for k, (eid, attr, _) in enumerate(boxes)],
     )
     conn.executemany(
         "INSERT INTO geo_boxes (rid, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)",
@@ -218,7 +220,7 @@ def reindex(
     for attr in moved:
         if attr in old_boxes:
             _delete_boxes(conn, eid, aids[attr])
-        _insert_boxes(conn, eid, aids, new_boxes.get(attr, []))
+        _insert_boxes(conn, eid, new["id"], aids, new_boxes.get(attr, []))
 
 
 def unindex(conn: sqlite3.Connection, eid: int) -> None:
@@ -251,11 +253,15 @@ def _insert_values(
 
 
 def _insert_boxes(
-    conn: sqlite3.Connection, eid: int, aids: dict[str, int], boxes: list[tuple[str, Box]]
+    conn: sqlite3.Connection,
+    eid: int,
+    entity_id: str,
+    aids: dict[str, int],
+    boxes: list[tuple[str, Box]],
 ) -> None:
     for attr, box in boxes:
         cursor = conn.execute(
-            "INSERT INTO geo_shapes (eid, aid) VALUES (?, ?)", (eid, aids[attr])
+            "INSERT INTO geo_shapes (eid, aid, id) VALUES (?, ?, ?)", (eid, aids[attr], entity_id)
         )
         min_lon, min_lat, max_lon, max_lat = box
         conn.execute(

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +89,9 @@ class Compiled:
     """What the candidates are walked from, in id order (`order`), with its parameters."""
     source_params: list[Any] = field(default_factory=list)
     order: str = "e.id"
+    candidates: tuple[str, list[Any]] | None = None
+    """A SELECT of candidate eids in id order (the R*Tree's); when given, the entities are
+    read by those eids, a chunk at a time, instead of walking `source` in id order."""
 
 
 def compile_query(tenant: str, query: EntityQuery) -> Compiled:
@@ -145,14 +148,14 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
     if geo is not None and query.ids is None:
         # The R*Tree's candidates are few: fetch them, then sort them by id (walking every
         # id in order to test membership in them cost milliseconds per query).
+        # The R*Tree's candidates are few and carry their ids: sort them, then read just the
+        # entity rows a page needs (walking every id in order to test membership, or
+        # reading every candidate's row to sort it, cost milliseconds per query).
         sql, values = geo
-        compiled.source = (
-            f"FROM ({sql}) g CROSS JOIN entities e ON e.eid = g.eid WHERE e.tenant = ?"
-        )
-        compiled.source_params = [*values, tenant]
+        compiled.candidates = (f"{sql} ORDER BY s.id", values)
     elif geo is not None:
         sql, values = geo
-        compiled.where = f"({compiled.where}) AND e.eid IN ({sql})"
+        compiled.where = f"({compiled.where}) AND e.eid IN (SELECT eid FROM ({sql}))"
         compiled.params = [*compiled.params, *values]
     elif type_driver is not None:
         compiled.source = (
@@ -323,7 +326,7 @@ def _geo_candidates(tenant: str, geo: GeoQuery) -> tuple[str, list[Any]] | None:
     min_lon, min_lat, max_lon, max_lat = box
     return (
         # CROSS JOIN fixes the order: the R*Tree search drives, geo_shapes is probed by rid.
-        "SELECT DISTINCT s.eid FROM geo_boxes b CROSS JOIN geo_shapes s ON s.rid = b.rid "
+        "SELECT DISTINCT s.eid, s.id FROM geo_boxes b CROSS JOIN geo_shapes s ON s.rid = b.rid "
         "WHERE b.max_lon >= ? AND b.min_lon <= ? AND b.max_lat >= ? AND b.min_lat <= ? "
         f"AND s.aid = {_AID}",
         [min_lon, max_lon, min_lat, max_lat, tenant, geo.geoproperty],
@@ -385,6 +388,7 @@ def run_query(
     order = compiled.order
     offset, limit = max(offset, 0), max(limit, 0)
     if compiled.exact:
+        assert compiled.candidates is None  # a geo-query is never exact in SQL
         total: int | None = None
         if count:
             total = int(conn.execute(f"SELECT count(*) {base}", params).fetchone()[0])
@@ -400,7 +404,7 @@ def run_query(
     seen = 0
     if limit == 0 and not count:
         return QueryPage(page, None)
-    for (doc,) in conn.execute(f"SELECT e.doc {base} ORDER BY {order}", params):
+    for doc in _documents(conn, compiled, base, params):
         entity = orjson.loads(doc)
         if not check(entity, query):
             continue
@@ -410,6 +414,40 @@ def run_query(
         if not count and len(page) >= limit:
             break
     return QueryPage(page, seen if count else None)
+
+
+_FIRST_CHUNK, _MAX_CHUNK = 32, 512
+
+
+def _documents(
+    conn: sqlite3.Connection, compiled: Compiled, base: str, params: list[Any]
+) -> Iterator[str]:
+    """The candidates' documents in id order. `params` are the source's then the
+    condition's; with `candidates`, the source is `entities e` and its one parameter the
+    tenant."""
+    if compiled.candidates is None:
+        for (doc,) in conn.execute(f"SELECT e.doc {base} ORDER BY {compiled.order}", params):
+            yield doc
+        return
+    sql, values = compiled.candidates
+    eids = [row[0] for row in conn.execute(sql, values)]
+    start, size = 0, _FIRST_CHUNK
+    while start < len(eids):
+        chunk = eids[start : start + size]
+        marks = ", ".join("?" * len(chunk))
+        # `+e.tenant`: look the rows up by eid, never by walking the tenant's index.
+        found = dict(
+            conn.execute(
+                f"SELECT e.eid, e.doc FROM entities e WHERE e.eid IN ({marks}) "
+                f"AND +e.tenant = ? AND ({compiled.where})",
+                [*chunk, *params],
+            )
+        )
+        for eid in chunk:
+            doc = found.get(eid)
+            if doc is not None:
+                yield doc
+        start, size = start + size, min(size * 2, _MAX_CHUNK)
 
 
 async def query_entities(

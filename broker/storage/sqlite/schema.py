@@ -125,7 +125,8 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         """CREATE TABLE geo_shapes (
             rid INTEGER PRIMARY KEY,
             eid INTEGER NOT NULL,
-            aid INTEGER NOT NULL
+            aid INTEGER NOT NULL,
+            id TEXT NOT NULL
         )""",
         "CREATE INDEX geo_shapes_by_entity ON geo_shapes (eid, aid)",
         "CREATE VIRTUAL TABLE geo_boxes USING rtree(rid, min_lon, max_lon, min_lat, max_lat)",
