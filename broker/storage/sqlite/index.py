@@ -27,9 +27,9 @@ grows at its end for each attribute as eids grow.
 
 `geo_boxes` (an R*Tree) holds the bounding box of every geometry-valued instance, keyed by a
 rowid that `geo_shapes` maps to (eid, aid, entity id): with the id at hand, a geo-query sorts
-its candidates into id order without reading their entity rows. Boxes are widened for the great-circle bulge of
-long edges, and R*Tree rounds stored boxes outwards, so a box always contains its geometry
-whether edges are read as straight lines in lon/lat or as geodesics.
+its candidates into id order without reading their entity rows. Boxes are widened for the
+great-circle bulge of long edges, and R*Tree rounds stored boxes outwards, so a box always
+contains its geometry whether edges are read as straight lines in lon/lat or as geodesics.
 
 These functions run inside the store's write savepoints, so the side tables change in the
 same transaction as the document they describe.
