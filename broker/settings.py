@@ -63,8 +63,12 @@ class Settings:
     query_max_depth: int = _setting(16, "Deepest parenthesis nesting accepted in a `q`.")
     indexed_attributes: tuple[str, ...] = _setting(
         (),
-        "Extra attributes (full IRIs, comma-separated in the environment variable) whose "
-        "values the MongoDB store indexes at start-up, beyond the built-in indexes.",
+        "Attributes (full IRIs, comma-separated in the environment variable) whose values "
+        "get an index, so that a selective q comparison on them is answered from the index "
+        "instead of a walk over the tenant's entities. SQLite: a partial index per tenant, "
+        "created at start-up and at the first write of the attribute; MongoDB: indexes on "
+        "the attribute's `value` and `object`, created at start-up and at a tenant's first "
+        "write.",
     )
     sqlite_synchronous: str = _setting(
         "NORMAL",

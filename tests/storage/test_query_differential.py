@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from query_strategies import entity_lists, entity_queries
+from query_strategies import ATTRS, entity_lists, entity_queries
 from store_support import collect_sockets_pymongo_leaked, drop_mongo_databases
 
 from broker.query.ast import EntityQuery
@@ -48,9 +48,10 @@ async def _sqlite_load(store: SqliteStore, entities: list[dict[str, Any]]) -> No
         await store.writer.submit(lambda conn: index_entities(conn, "", entities))
 
 
-def test_sqlite_query_equals_the_reference(tmp_path: Any) -> None:
+@pytest.mark.parametrize("indexed", [(), tuple(ATTRS)], ids=["walk", "value-indexes"])
+def test_sqlite_query_equals_the_reference(tmp_path: Any, indexed: tuple[str, ...]) -> None:
     with asyncio.Runner() as runner:
-        store = SqliteStore(str(tmp_path / "q.db"), Settings())
+        store = SqliteStore(str(tmp_path / "q.db"), Settings(indexed_attributes=indexed))
         runner.run(store.start())
 
         @EXAMPLES

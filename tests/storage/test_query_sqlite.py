@@ -30,6 +30,7 @@ from broker.storage.base import BatchWrite
 from broker.storage.geobox import geometry_box, near_box
 from broker.storage.sqlite import SqliteStore
 from broker.storage.sqlite.index import entity_key, index_entities, unindex_entity
+from broker.storage.sqlite import query as sqlite_query
 from broker.storage.sqlite.query import compile_query, query_entities
 from broker.storage.sqlite.schema import MIGRATIONS, migrate
 
@@ -64,9 +65,11 @@ THINGS = [
 ]
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> Any:
-    s = SqliteStore(str(tmp_path / "q.db"), Settings())
+@pytest.fixture(params=[(), (N, S, LOC)], ids=["walk", "value-indexes"])
+async def store(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """Every test runs twice: without value indexes, and with `indexed_attributes` on N and
+    S (whose selective terms then fetch their candidates from the index)."""
+    s = SqliteStore(str(tmp_path / "q.db"), Settings(indexed_attributes=request.param))
     await s.start()
     await s.write_batch("", [BatchWrite.create(e) for e in THINGS])
     await s.writer.submit(lambda conn: index_entities(conn, "", THINGS))
@@ -327,3 +330,60 @@ async def test_a_refused_batch_write_leaves_no_stale_attribute_key(store: Sqlite
         lambda c: c.execute("SELECT aid FROM attr_names WHERE iri = ?", (fresh,)).fetchall()
     )
     assert len(aids) == 1
+
+
+async def test_a_selective_term_on_an_indexed_attribute_reads_its_value_index(
+    tmp_path: Path,
+) -> None:
+    """With `indexed_attributes`, the attribute's value index exists (created by the write
+    that brought the name, and again at start for names already stored) and a selective
+    comparison fetches its candidates through it, with the reference's answer."""
+    settings = Settings(indexed_attributes=(N,))
+    store = SqliteStore(str(tmp_path / "v.db"), settings)
+    await store.start()
+    await store.write_batch("", [BatchWrite.create(e) for e in THINGS])
+    await store.close()
+    store = SqliteStore(str(tmp_path / "v.db"), settings)
+    await store.start()
+    try:
+        query = EntityQuery(q=Comparison(AttrPath(N), "==", Value(5, "number")))
+        candidates = await store.readers.run(
+            lambda conn: sqlite_query._value_candidates(conn, "", query, frozenset({N}))
+        )
+        assert candidates is not None
+        plan = await store.readers.run(
+            lambda conn: " ".join(
+                str(row[-1])
+                for row in conn.execute(f"EXPLAIN QUERY PLAN {candidates[0]}", candidates[1])
+            )
+        )
+        assert "attr_values_value_" in plan
+        assert await ids_of(store, query) == reference(query) == ["urn:t:02"]
+        names = await store.readers.run(
+            lambda conn: [
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE name LIKE 'attr_values_value_%'"
+                )
+            ]
+        )
+        assert len(names) == 1
+    finally:
+        await store.close()
+
+
+async def test_an_unselective_term_walks_the_entities_instead(tmp_path: Path) -> None:
+    store = SqliteStore(str(tmp_path / "w.db"), Settings(indexed_attributes=(N,)))
+    await store.start()
+    many = [thing(i, i, "a", 0.0, 0.0) for i in range(sqlite_query.VALUE_CANDIDATES_MAX + 5)]
+    await store.write_batch("", [BatchWrite.create(e) for e in many])
+    try:
+        query = EntityQuery(q=Comparison(AttrPath(N), ">=", Value(0, "number")))
+        candidates = await store.readers.run(
+            lambda conn: sqlite_query._value_candidates(conn, "", query, frozenset({N}))
+        )
+        assert candidates is None
+        page = await query_entities(store, "", query, limit=3)
+        assert [e["id"] for e in page.entities] == ["urn:t:00", "urn:t:01", "urn:t:02"]
+    finally:
+        await store.close()

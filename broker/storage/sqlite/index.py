@@ -57,12 +57,36 @@ ValueRow = tuple[str, int, str | None, str | None, str, Any]
 keys are known."""
 
 
+def value_index_sql(aid: int) -> str:
+    """The partial index on one attribute's values (`indexed_attributes`): it lets a q
+    comparison on that attribute fetch its few matches instead of walking every entity."""
+    return (
+        f"CREATE INDEX IF NOT EXISTS attr_values_value_{int(aid)} "
+        f"ON attr_values (kind, val, eid) WHERE aid = {int(aid)}"
+    )
+
+
+def create_value_indexes(conn: sqlite3.Connection, indexed: Iterable[str]) -> None:
+    """Create the value index of every indexed attribute some tenant already has (start-up;
+    `AttrIds` creates the index of a name it inserts)."""
+    names = sorted(set(indexed))
+    if not names:
+        return
+    marks = ", ".join("?" * len(names))
+    rows = conn.execute(f"SELECT aid FROM attr_names WHERE iri IN ({marks})", names).fetchall()
+    for (aid,) in rows:
+        conn.execute(value_index_sql(aid))
+
+
 class AttrIds:
     """Attribute IRI -> aid, per tenant: what is committed (`known`) plus what the write
-    under way has learned (`learned`, handed to `commit` once the write is durable)."""
+    under way has learned (`learned`, handed to `commit` once the write is durable).
+    Inserting a name listed in `indexed` also creates its value index, in the same
+    transaction."""
 
-    def __init__(self) -> None:
+    def __init__(self, indexed: Iterable[str] = ()) -> None:
         self.known: dict[tuple[str, str], int] = {}
+        self.indexed = frozenset(indexed)
 
     def resolve(
         self,
@@ -90,6 +114,8 @@ class AttrIds:
                         "INSERT INTO attr_names (tenant, iri) VALUES (?, ?)", (tenant, name)
                     )
                     aid = int(cursor.lastrowid or 0)
+                    if name in self.indexed:
+                        conn.execute(value_index_sql(aid))
                 else:
                     aid = int(row[0])
                 found[name] = aid

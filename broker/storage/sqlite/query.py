@@ -90,8 +90,12 @@ class Compiled:
     source_params: list[Any] = field(default_factory=list)
     order: str = "e.id"
     candidates: tuple[str, list[Any]] | None = None
-    """A SELECT of candidate eids in id order (the R*Tree's); when given, the entities are
-    read by those eids, a chunk at a time, instead of walking `source` in id order."""
+    """A SELECT of candidate eids in id order (the R*Tree's, or a value index's); when
+    given, the entities are read by those eids, a chunk at a time, instead of walking
+    `source` in id order."""
+    tenant: str = ""
+    source_where: tuple[str, list[Any]] = ("1", [])
+    """What `source` itself tests beyond the tenant (a type it walks), for reading by eid."""
 
 
 def compile_query(tenant: str, query: EntityQuery) -> Compiled:
@@ -145,6 +149,7 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
         exact = False
     compiled = Compiled(" AND ".join(f"({p})" for p in parts) if parts else "1", params, exact)
     compiled.source_params = [tenant]
+    compiled.tenant = tenant
     if geo is not None and query.ids is None:
         # The R*Tree's candidates are few: fetch them, then sort them by id (walking every
         # id in order to test membership in them cost milliseconds per query).
@@ -164,6 +169,9 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
         )
         compiled.source_params = [tenant, type_driver]
         compiled.order = "t.id"
+        type_sql, type_values = _types(tenant, TypeName(type_driver))
+        assert type_sql is not None
+        compiled.source_where = (type_sql, type_values)
     return compiled
 
 
@@ -271,34 +279,36 @@ def _others(kind: str) -> str:
 
 def _typed_condition(term: Comparison) -> tuple[str, list[Any]] | None:
     """A condition on one attr_values row that every matching instance's row meets."""
+    parts = _typed_parts(term)
+    if parts is None:
+        return None
+    kind, condition, values = parts
+    return f"(kind = '{kind}' AND {condition}) OR kind IN ({_others(kind)})", values
+
+
+def _typed_parts(term: Comparison) -> tuple[str, str, list[Any]] | None:
+    """(kind, condition on `val`, its parameters): rows of that kind that meet the
+    condition, plus the rows of `_OTHER_KINDS`, hold every instance that can match."""
     operand = term.value
     if term.op == "~=":
         if not isinstance(operand, Value) or not isinstance(operand.value, str):
             return None
         if _compiled(operand.value) is None:
             return None
-        return (
-            f"(kind = 's' AND {_FULL_MATCH_FUNCTION}(?, val)) OR kind IN ({_others('s')})",
-            [operand.value],
-        )
+        return "s", f"{_FULL_MATCH_FUNCTION}(?, val)", [operand.value]
     if isinstance(operand, Value):
         literal = _literal(operand)
         if literal is None:
             return None
         kind, val = literal
-        op = _SQL_OPS[term.op]
-        return f"(kind = '{kind}' AND val {op} ?) OR kind IN ({_others(kind)})", [val]
+        return kind, f"val {_SQL_OPS[term.op]} ?", [val]
     if term.op != "==":
         return None
     if isinstance(operand, Range):
         low, high = _literal(operand.low), _literal(operand.high)
         if low is None or high is None or low[0] != high[0]:
             return None
-        kind = low[0]
-        return (
-            f"(kind = '{kind}' AND val BETWEEN ? AND ?) OR kind IN ({_others(kind)})",
-            [low[1], high[1]],
-        )
+        return low[0], "val BETWEEN ? AND ?", [low[1], high[1]]
     assert isinstance(operand, ValueList)
     literals = [_literal(item) for item in operand.items]
     if not literals or any(lit is None for lit in literals):
@@ -306,12 +316,8 @@ def _typed_condition(term: Comparison) -> tuple[str, list[Any]] | None:
     kinds = {lit[0] for lit in literals if lit is not None}
     if len(kinds) != 1:
         return None
-    kind = kinds.pop()
     marks = ", ".join("?" * len(literals))
-    return (
-        f"(kind = '{kind}' AND val IN ({marks})) OR kind IN ({_others(kind)})",
-        [lit[1] for lit in literals if lit is not None],
-    )
+    return kinds.pop(), f"val IN ({marks})", [lit[1] for lit in literals if lit is not None]
 
 
 # -- geo -------------------------------------------------------------------------------------
@@ -379,10 +385,14 @@ def run_query(
     offset: int,
     count: bool,
     matches: Matcher | None = None,
+    indexed: frozenset[str] = frozenset(),
 ) -> QueryPage:
-    """The query on one connection (a reader thread's): the whole job of `query_entities`."""
+    """The query on one connection (a reader thread's): the whole job of `query_entities`.
+    `indexed`: the attributes with value indexes (`indexed_attributes`)."""
     prepare(conn)
     compiled = compile_query(tenant, query)
+    if indexed and compiled.candidates is None and not compiled.exact:
+        compiled.candidates = _value_candidates(conn, tenant, query, indexed)
     base = f"{compiled.source} AND ({compiled.where})"
     params = [*compiled.source_params, *compiled.params]
     order = compiled.order
@@ -417,14 +427,68 @@ def run_query(
 
 
 _FIRST_CHUNK, _MAX_CHUNK = 32, 512
+VALUE_CANDIDATES_MAX = 2000
+"""A value index drives a query only when its term has at most this many matching rows;
+beyond that, walking the entities in id order until the page is full is cheaper."""
+
+
+def _value_candidates(
+    conn: sqlite3.Connection, tenant: str, query: EntityQuery, indexed: frozenset[str]
+) -> tuple[str, list[Any]] | None:
+    """The candidates of the most selective q term on an indexed attribute, when few.
+
+    A term counts when it is a conjunct of q (q itself, or a member of its top-level `;`),
+    compares a top-level value, and has a typed condition (==, <, <=, >, >=, ranges and
+    lists of one kind): every match of the query then has a row that meets it.
+    """
+    if query.q is None or query.ids is not None or query.geo is not None:
+        return None
+    terms = query.q.terms if isinstance(query.q, And) else (query.q,)
+    usable: list[tuple[str, str, str, list[Any]]] = []
+    for term in terms:
+        if not isinstance(term, Comparison) or term.path.attr not in indexed:
+            continue
+        if term.op in ("!=", "!~=", "~=") or not _top_level(term.path):
+            continue
+        parts = _typed_parts(term)
+        if parts is not None:
+            usable.append((term.path.attr, *parts))
+    best: tuple[int, str, list[Any]] | None = None
+    for attr, kind, condition, values in usable:
+        row = conn.execute(
+            "SELECT aid FROM attr_names WHERE tenant = ? AND iri = ?", (tenant, attr)
+        ).fetchone()
+        if row is None:  # the tenant never had it: nothing matches
+            return "SELECT NULL WHERE 0", []
+        # The aid is written into the SQL (an integer from the file) so that SQLite can
+        # see that the partial index `WHERE aid = N` applies; the two halves are two
+        # ranges of that index, (kind, val) and (kind).
+        aid = int(row[0])
+        sql = (
+            f"SELECT eid FROM attr_values WHERE aid = {aid} AND kind = '{kind}' AND {condition} "
+            f"UNION ALL SELECT eid FROM attr_values WHERE aid = {aid} "
+            f"AND kind IN ({_others(kind)})"
+        )
+        found = conn.execute(
+            f"SELECT count(*) FROM ({sql} LIMIT {VALUE_CANDIDATES_MAX + 1})", values
+        ).fetchone()[0]
+        if found <= VALUE_CANDIDATES_MAX and (best is None or found < best[0]):
+            best = (found, sql, values)
+    if best is None:
+        return None
+    _, sql, values = best
+    return (
+        f"SELECT c.eid FROM (SELECT DISTINCT eid FROM ({sql})) c "
+        "CROSS JOIN entities e ON e.eid = c.eid ORDER BY e.id",
+        values,
+    )
+
 
 
 def _documents(
     conn: sqlite3.Connection, compiled: Compiled, base: str, params: list[Any]
 ) -> Iterator[str]:
-    """The candidates' documents in id order. `params` are the source's then the
-    condition's; with `candidates`, the source is `entities e` and its one parameter the
-    tenant."""
+    """The candidates' documents in id order (`base` and `params`: the walk in id order)."""
     if compiled.candidates is None:
         for (doc,) in conn.execute(f"SELECT e.doc {base} ORDER BY {compiled.order}", params):
             yield doc
@@ -436,11 +500,12 @@ def _documents(
         chunk = eids[start : start + size]
         marks = ", ".join("?" * len(chunk))
         # `+e.tenant`: look the rows up by eid, never by walking the tenant's index.
+        source_sql, source_values = compiled.source_where
         found = dict(
             conn.execute(
                 f"SELECT e.eid, e.doc FROM entities e WHERE e.eid IN ({marks}) "
-                f"AND +e.tenant = ? AND ({compiled.where})",
-                [*chunk, *params],
+                f"AND +e.tenant = ? AND ({source_sql}) AND ({compiled.where})",
+                [*chunk, compiled.tenant, *source_values, *compiled.params],
             )
         )
         for eid in chunk:
@@ -460,6 +525,9 @@ async def query_entities(
     count: bool = False,
 ) -> QueryPage:
     """`EntityStore.query_entities` for `SqliteStore`: one job on a reader thread."""
+    indexed = store.indexed_attributes
     return await store.readers.run(
-        lambda conn: run_query(conn, tenant, query, limit=limit, offset=offset, count=count)
+        lambda conn: run_query(
+            conn, tenant, query, limit=limit, offset=offset, count=count, indexed=indexed
+        )
     )

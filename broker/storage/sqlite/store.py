@@ -34,7 +34,13 @@ from broker.storage.sqlite.connection import (
     open_reader,
     open_writer,
 )
-from broker.storage.sqlite.index import AttrIds, index_new_rows, reindex, unindex
+from broker.storage.sqlite.index import (
+    AttrIds,
+    create_value_indexes,
+    index_new_rows,
+    reindex,
+    unindex,
+)
 from broker.storage.sqlite.query import query_entities
 from broker.storage.sqlite.readers import ReaderPool
 from broker.storage.sqlite.schema import migrate
@@ -55,7 +61,7 @@ class SqliteStore:
         self._readers: ReaderPool | None = None
         # Tenants are never removed, so a tenant once seen needs no further lookups.
         self._known_tenants: set[str] = {DEFAULT_TENANT}
-        self._attr_ids = AttrIds()
+        self._attr_ids = AttrIds(settings.indexed_attributes)
 
     async def start(self) -> None:
         try:
@@ -67,11 +73,16 @@ class SqliteStore:
             self._settings.group_commit_max,
         )
         try:
-            await writer.start(migrate)
+            await writer.start(self._prepare)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {self.path}: {exc}") from exc
         self._writer = writer
         self._readers = ReaderPool(lambda: open_reader(db), self._settings.sqlite_readers)
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """On the writer thread, before the first write: schema, then value indexes."""
+        migrate(conn)
+        create_value_indexes(conn, self._settings.indexed_attributes)
 
     async def close(self) -> None:
         """Commit every queued write, then close all connections (readers after the writer,
@@ -81,6 +92,11 @@ class SqliteStore:
             await writer.close()
         if readers is not None:
             await readers.close()
+
+    @property
+    def indexed_attributes(self) -> frozenset[str]:
+        """The attributes whose values have an index (`indexed_attributes`)."""
+        return self._attr_ids.indexed
 
     @property
     def writer(self) -> GroupCommitWriter:
