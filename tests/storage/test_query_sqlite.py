@@ -29,8 +29,8 @@ from broker.settings import Settings
 from broker.storage.base import BatchWrite
 from broker.storage.geobox import geometry_box, near_box
 from broker.storage.sqlite import SqliteStore
-from broker.storage.sqlite.index import entity_key, index_entities, unindex_entity
 from broker.storage.sqlite import query as sqlite_query
+from broker.storage.sqlite.index import entity_key, index_entities, unindex_entity
 from broker.storage.sqlite.query import compile_query, query_entities
 from broker.storage.sqlite.schema import MIGRATIONS, migrate
 
