@@ -19,12 +19,15 @@ Answered from the integer-keyed side tables (see `index.py`), never from the doc
 
 The combinations walk reads every side-table row of the entities it covers (about five per
 entity in the benchmarks): it is a pass over the tenant's `attr_values`, not over its
-documents. Each function runs on a reader thread.
+documents. Each function runs on a reader thread; one that needs two statements runs them in
+one read transaction, so both see the same snapshot.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from broker.storage.base import AttributeDetails, TypeDetails
 
@@ -79,20 +82,21 @@ def attribute_names(conn: sqlite3.Connection, tenant: str) -> list[str]:
 def describe_types(
     conn: sqlite3.Connection, tenant: str, entity_type: str | None
 ) -> list[TypeDetails]:
-    if entity_type is None:
-        counts = count_entities_by_type(conn, tenant)
-        rows = conn.execute(_COMBINATIONS.format(only_type=""), (tenant,))
-    else:
-        row = conn.execute(
-            "SELECT count(*) FROM entity_types WHERE tenant = ? AND type = ?",
-            (tenant, entity_type),
-        ).fetchone()
-        if not row[0]:
-            return []
-        counts = {entity_type: int(row[0])}
-        rows = conn.execute(
-            _COMBINATIONS.format(only_type=_ONLY_TYPE), (tenant, entity_type)
-        )
+    with _snapshot(conn):
+        if entity_type is None:
+            counts = count_entities_by_type(conn, tenant)
+            rows = conn.execute(_COMBINATIONS.format(only_type=""), (tenant,)).fetchall()
+        else:
+            row = conn.execute(
+                "SELECT count(*) FROM entity_types WHERE tenant = ? AND type = ?",
+                (tenant, entity_type),
+            ).fetchone()
+            if not row[0]:
+                return []
+            counts = {entity_type: int(row[0])}
+            rows = conn.execute(
+                _COMBINATIONS.format(only_type=_ONLY_TYPE), (tenant, entity_type)
+            ).fetchall()
     attributes: dict[str, dict[str, set[str]]] = {t: {} for t in counts}
     for type_name, name, kind in rows:
         per_type = attributes.get(str(type_name))
@@ -115,18 +119,24 @@ def describe_attributes(
 ) -> list[AttributeDetails]:
     kinds: dict[str, set[str]] = {}
     types: dict[str, set[str]] = {}
-    if attribute is None:
-        counts = conn.execute(_ENTITY_COUNTS.format(only_attribute=""), (tenant,)).fetchall()
-        rows = conn.execute(_COMBINATIONS.format(only_type=""), (tenant,))
-        for type_name, name, kind in rows:
-            _note(kinds, types, str(name), type_name, kind)
-    else:
-        params = (tenant, attribute)
-        counts = conn.execute(
-            _ENTITY_COUNTS.format(only_attribute=_ONLY_ATTRIBUTE), params
-        ).fetchall()
-        for type_name, kind in conn.execute(_ONE_ATTRIBUTE, params):
-            _note(kinds, types, attribute, type_name, kind)
+    with _snapshot(conn):
+        if attribute is None:
+            counts = conn.execute(_ENTITY_COUNTS.format(only_attribute=""), (tenant,)).fetchall()
+            rows = conn.execute(_COMBINATIONS.format(only_type=""), (tenant,)).fetchall()
+        else:
+            params = (tenant, attribute)
+            counts = conn.execute(
+                _ENTITY_COUNTS.format(only_attribute=_ONLY_ATTRIBUTE), params
+            ).fetchall()
+            rows = [
+                (type_name, attribute, kind)
+                for type_name, kind in conn.execute(_ONE_ATTRIBUTE, params)
+            ]
+    for type_name, name, kind in rows:
+        kinds.setdefault(str(name), set())
+        if kind is not None:  # NULL: an attribute with no instance adds no kind
+            kinds[str(name)].add(str(kind))
+        types.setdefault(str(name), set()).add(str(type_name))
     return [
         AttributeDetails(
             name=str(name),
@@ -139,15 +149,13 @@ def describe_attributes(
     ]
 
 
-def _note(
-    kinds: dict[str, set[str]],
-    types: dict[str, set[str]],
-    name: str,
-    type_name: object,
-    kind: object,
-) -> None:
-    """Record one (type, attribute, kind) combination; a NULL kind adds no kind."""
-    kinds.setdefault(name, set())
-    if kind is not None:
-        kinds[name].add(str(kind))
-    types.setdefault(name, set()).add(str(type_name))
+@contextmanager
+def _snapshot(conn: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction around the statements of one answer (the readers run in
+    autocommit mode, where each statement would see the latest commit)."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
