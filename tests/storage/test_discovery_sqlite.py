@@ -69,6 +69,9 @@ def test_the_answers_do_not_depend_on_the_documents(db: Path) -> None:
 @pytest.mark.parametrize(
     ("sql", "params"),
     [
+        (discovery._TYPE_COUNTS, ("",)),
+        (discovery._TYPE_COUNT, ("", "t")),
+        (discovery._NAMES, ("",)),
         (discovery._COMBINATIONS.format(only_type=""), ("",)),
         (discovery._COMBINATIONS.format(only_type=discovery._ONLY_TYPE), ("", "t")),
         (discovery._ONE_ATTRIBUTE, ("", "a")),

@@ -62,21 +62,23 @@ FROM attr_names AS n WHERE n.tenant = ?1 {only_attribute}
 """
 _ONLY_ATTRIBUTE = "AND n.iri = ?2"
 
+_TYPE_COUNTS = "SELECT type, count(*) FROM entity_types WHERE tenant = ?1 GROUP BY type"
+_TYPE_COUNT = "SELECT count(*) FROM entity_types WHERE tenant = ?1 AND type = ?2"
+
+# The tenant's attribute names that some entity still holds (names are never deleted).
+_NAMES = """
+SELECT n.iri FROM attr_names AS n
+WHERE n.tenant = ?1 AND EXISTS (SELECT 1 FROM attr_values AS v WHERE v.aid = n.aid)
+ORDER BY n.iri
+"""
+
 
 def count_entities_by_type(conn: sqlite3.Connection, tenant: str) -> dict[str, int]:
-    rows = conn.execute(
-        "SELECT type, count(*) FROM entity_types WHERE tenant = ? GROUP BY type", (tenant,)
-    )
-    return {str(t): int(n) for t, n in rows}
+    return {str(t): int(n) for t, n in conn.execute(_TYPE_COUNTS, (tenant,))}
 
 
 def attribute_names(conn: sqlite3.Connection, tenant: str) -> list[str]:
-    rows = conn.execute(
-        "SELECT n.iri FROM attr_names AS n WHERE n.tenant = ? "
-        "AND EXISTS (SELECT 1 FROM attr_values AS v WHERE v.aid = n.aid) ORDER BY n.iri",
-        (tenant,),
-    )
-    return [str(name) for (name,) in rows]
+    return [str(name) for (name,) in conn.execute(_NAMES, (tenant,))]
 
 
 def describe_types(
@@ -87,10 +89,7 @@ def describe_types(
             counts = count_entities_by_type(conn, tenant)
             rows = conn.execute(_COMBINATIONS.format(only_type=""), (tenant,)).fetchall()
         else:
-            row = conn.execute(
-                "SELECT count(*) FROM entity_types WHERE tenant = ? AND type = ?",
-                (tenant, entity_type),
-            ).fetchone()
+            row = conn.execute(_TYPE_COUNT, (tenant, entity_type)).fetchone()
             if not row[0]:
                 return []
             counts = {entity_type: int(row[0])}
