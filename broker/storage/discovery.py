@@ -1,7 +1,9 @@
-"""Discovery answers from attribute-use rows: the part both stores share.
+"""Discovery answers from attribute-use rows, for a store that groups its documents.
 
-Each store reduces its entities to `AttributeUse` rows, grouped server-side so that there are
-about as many rows as (type, attribute, kind set) combinations, not entities:
+The MongoDB store reduces its entities to `AttributeUse` rows, grouped server-side so that
+there are about as many rows as (type, attribute, kind set) combinations, not entities (the
+SQLite store reads counts and combinations from its side tables instead and builds the
+answers in `sqlite/discovery.py`):
 
     (entity type, attribute, kinds, entities, primary)
 

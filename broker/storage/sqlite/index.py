@@ -19,11 +19,13 @@ itself in `val` (SQLite's dynamic typing keeps numbers as numbers and text as te
               numbers SQLite cannot hold)           val = NULL
 
 A row exists for every instance whatever its kind (and one for an attribute name with no
-instance), so "the entity has attribute A" is one primary-key probe. The query compiler only
-ever uses these rows to build a *superset* of the matches ('x' rows are always candidates),
-so what the table leaves out can make a query slower, never wrong. A second index,
-(aid, atype, eid), answers "which entities have attribute A" and discovery's counts; it too
-grows at its end for each attribute as eids grow.
+instance), so "the entity has attribute A" is one primary-key probe; `seq` numbers an
+attribute's instances from 0, so each (eid, aid) pair has exactly one row with `seq` 0 (what
+discovery counts for "entities holding A"). The query compiler only ever uses these rows to
+build a *superset* of the matches ('x' rows are always candidates), so what the table leaves
+out can make a query slower, never wrong. A second index, (aid, atype, eid), answers "which
+entities have attribute A" and discovery's counts; it too grows at its end for each attribute
+as eids grow.
 
 `geo_boxes` (an R*Tree) holds the bounding box of every geometry-valued instance, keyed by a
 rowid that `geo_shapes` maps to (eid, aid, entity id): with the id at hand, a geo-query sorts
