@@ -6,14 +6,18 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from store_support import EX, simple_entity
 
+from broker.query.ast import AttrPath, EntityQuery, Exists
 from broker.settings import Settings
 from broker.storage.base import StoreError
 from broker.storage.sqlite import SqliteStore, parse_sqlite_url
-from broker.storage.sqlite.schema import SCHEMA_VERSION
+from broker.storage.sqlite import store as sqlite_store
+from broker.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from broker.types import DEFAULT_TENANT
 
 
@@ -188,3 +192,79 @@ async def test_reads_fail_with_store_error_once_closed(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         await store.get_entity(DEFAULT_TENANT, "urn:x:1")
     assert await store.ping() is False
+
+
+async def test_creates_queued_together_are_inserted_with_one_statement_per_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creates that queue while the writer is busy go in together (a few `_insert_rows`
+    calls, not one per entity), land in the right tenants, and are queryable."""
+    calls: list[int] = []
+    real = sqlite_store._insert_rows
+
+    def counting(conn: sqlite3.Connection, tenant: str, creates: list[Any], keys: Any) -> None:
+        calls.append(len(creates))
+        real(conn, tenant, creates, keys)
+
+    monkeypatch.setattr(sqlite_store, "_insert_rows", counting)
+    store = await _started(str(tmp_path / "agora.db"))
+    try:
+        await asyncio.gather(
+            *(
+                store.create_entity(tenant, simple_entity(f"urn:x:{tenant}:{i}", speed=i))
+                for i in range(50)
+                for tenant in ("a", "b")
+            )
+        )
+        assert sum(calls) == 100
+        assert len(calls) < 20, calls
+        for tenant in ("a", "b"):
+            page = await store.query_entities(
+                tenant, EntityQuery(q=Exists(AttrPath(EX + "speed"))), limit=1000, count=True
+            )
+            assert page.total == 50
+            assert {e["id"] for e in page.entities} == {f"urn:x:{tenant}:{i}" for i in range(50)}
+        assert set(await store.list_tenants()) >= {"a", "b"}
+    finally:
+        await store.close()
+
+
+async def test_a_duplicate_among_creates_queued_together_fails_alone(tmp_path: Path) -> None:
+    store = await _started(str(tmp_path / "agora.db"))
+    try:
+        await store.create_entity("t", simple_entity("urn:x:old", speed=0))
+        ids = ["urn:x:1", "urn:x:old", "urn:x:2", "urn:x:2", "urn:x:3"]
+        results = await asyncio.gather(
+            *(store.create_entity("t", simple_entity(i, speed=1)) for i in ids),
+            return_exceptions=True,
+        )
+        assert [type(r).__name__ for r in results] == [
+            "NoneType", "DuplicateEntity", "NoneType", "DuplicateEntity", "NoneType",
+        ]
+        page = await store.query_entities(
+            "t", EntityQuery(q=Exists(AttrPath(EX + "speed"))), limit=100
+        )
+        assert [e["id"] for e in page.entities] == [
+            "urn:x:1", "urn:x:2", "urn:x:3", "urn:x:old"
+        ]
+    finally:
+        await store.close()
+
+
+def test_migration_from_version_3_drops_the_modification_time_index(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "v3.db", isolation_level=None)
+    for version in range(3):
+        for step in MIGRATIONS[version]:
+            if isinstance(step, str):
+                conn.execute(step)
+            else:
+                step(conn)
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute(
+        "INSERT INTO entities (tenant, id, doc) VALUES ('', 'urn:x:1', ?)",
+        (orjson.dumps(simple_entity("urn:x:1")).decode(),),
+    )
+    assert migrate(conn) == 3
+    indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "entities_by_modified_at" not in indexes and "entities_by_id" in indexes
+    assert conn.execute("SELECT id FROM entities").fetchall() == [("urn:x:1",)]

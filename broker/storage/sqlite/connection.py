@@ -67,6 +67,9 @@ def open_writer(db: Database, synchronous: str) -> sqlite3.Connection:
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"could not switch to WAL (journal_mode={mode})")
         conn.execute(f"PRAGMA synchronous={checked_synchronous(synchronous)}")
+        # Statement journals (a multi-row statement inside a savepoint needs one) in memory:
+        # on disk each transaction opened, wrote and unlinked a temporary file.
+        conn.execute("PRAGMA temp_store=MEMORY")
     except BaseException:
         conn.close()
         raise

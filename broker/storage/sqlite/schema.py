@@ -132,6 +132,9 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         "CREATE VIRTUAL TABLE geo_boxes USING rtree(rid, min_lon, max_lon, min_lat, max_lat)",
         _backfill_query_index,
     ),
+    # 3 -> 4: nothing reads entities by modification time, and the index cost every create
+    # an insert and every update a move.
+    ("DROP INDEX entities_by_modified_at",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

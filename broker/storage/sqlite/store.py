@@ -140,17 +140,9 @@ class SqliteStore:
     # -- entities --------------------------------------------------------------------------
 
     async def create_entity(self, tenant: str, entity: ExpandedEntity) -> None:
-        doc = _dumps(entity)
-        types = _types_of(entity)
-        keys = _Keys(self._attr_ids)
-
-        def op(conn: sqlite3.Connection) -> None:
-            keys.learned.clear()
-            _insert_row(conn, tenant, entity, doc, types, keys)
-            conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
-
+        op = _CreateOp(tenant, entity, _dumps(entity), _types_of(entity), _Keys(self._attr_ids))
         await self.writer.submit(op)
-        keys.commit()
+        op.keys.commit()
         self._known_tenants.add(tenant)
 
     async def get_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
@@ -407,6 +399,41 @@ def _insert_rows(
         conn, tenant, [(first + k, e) for k, (e, _, _) in enumerate(creates)], keys.ids,
         keys.learned,
     )
+
+
+class _CreateOp:
+    """One entity create as a writer op; the creates queued together in a group are
+    inserted with one statement per table (`run_together`)."""
+
+    __slots__ = ("doc", "entity", "keys", "tenant", "types")
+
+    def __init__(
+        self, tenant: str, entity: ExpandedEntity, doc: str, types: list[str], keys: _Keys
+    ) -> None:
+        self.tenant, self.entity, self.doc, self.types, self.keys = (
+            tenant, entity, doc, types, keys
+        )
+
+    def __call__(self, conn: sqlite3.Connection) -> None:
+        self.keys.learned.clear()
+        _insert_row(conn, self.tenant, self.entity, self.doc, self.types, self.keys)
+        conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (self.tenant,))
+
+    @staticmethod
+    def run_together(conn: sqlite3.Connection, ops: list[_CreateOp]) -> list[None]:
+        """Insert every op's entity, tenant by tenant. A duplicate id raises
+        sqlite3.IntegrityError and the writer then runs each op alone."""
+        by_tenant: dict[str, list[_CreateOp]] = {}
+        for op in ops:
+            op.keys.learned.clear()
+            by_tenant.setdefault(op.tenant, []).append(op)
+        for tenant, mine in by_tenant.items():
+            keys = mine[0].keys
+            _insert_rows(conn, tenant, [(op.entity, op.doc, op.types) for op in mine], keys)
+            for op in mine[1:]:
+                op.keys.learned.update(keys.learned)
+            conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
+        return [None] * len(ops)
 
 
 def _update_row(
