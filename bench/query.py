@@ -2,11 +2,16 @@
 queries, 8 concurrent clients, p50/p95 per query.
 
     .venv/bin/python -m bench.query [--store sqlite|mongo|both] [--entities 100000]
-                                    [--clients 8] [--requests 400] [--limit 100]
+                                    [--clients 8] [--requests 400] [--limit 100] [--http]
 
 Entities are loaded through the store (`write_batch`, 1,000 per batch) and the queries
 run through the store's `query_entities` (no HTTP: this measures the compiler, the side
 tables and the exact evaluation, not the API). MongoDB is nx-27017 unless MONGODB_URL is set.
+
+With `--http` (SQLite only) the loaded file is served by `agora serve` pinned to CPU 0, and
+the same queries go as `GET /ngsi-ld/v1/entities` requests (a hosted @context in the Link
+header maps the short names) from 8 concurrent keep-alive connections of this process,
+pinned to CPU 1: the latency a client sees, rendering and HTTP included.
 
 The queries, each with random parameters per request from a fixed seed:
 
@@ -21,15 +26,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from broker.query.ast import (
     And,
@@ -122,6 +131,47 @@ def q_selective(rng: random.Random) -> EntityQuery:
     is in `indexed_attributes`)."""
     i = rng.randrange(100_000)
     return EntityQuery(q=Comparison(AttrPath(EX + "name"), "==", Value(f"thing {i}", "string")))
+
+
+def _short(iri: str) -> str:
+    return iri.rsplit("/", 1)[-1]
+
+
+def _coordinates(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def query_url(query: EntityQuery) -> str:
+    """The GET /entities parameters of one of the QUERIES (names shortened through the
+    context `HTTP_CONTEXT`)."""
+    params: dict[str, str] = {}
+    if isinstance(query.types, TypeName):
+        params["type"] = _short(query.types.name)
+    terms = query.q.terms if isinstance(query.q, And) else () if query.q is None else (query.q,)
+    parts = []
+    for term in terms:
+        assert isinstance(term, Comparison) and isinstance(term.value, Value)
+        literal = term.value.value
+        text = f'"{literal}"' if isinstance(literal, str) else str(literal)
+        parts.append(f"{_short(term.path.attr)}{term.op}{text}")
+    if parts:
+        params["q"] = ";".join(parts)
+    if query.geo is not None:
+        geo = query.geo
+        params["georel"] = (
+            f"near;maxDistance=={geo.max_distance:g}" if geo.georel == "near" else geo.georel
+        )
+        params["geometry"] = geo.geometry_type
+        params["coordinates"] = _coordinates(geo.coordinates)
+    return "&".join(f"{k}={urllib.parse.quote(v, safe='')}" for k, v in params.items())
+
+
+HTTP_CONTEXT = {
+    "@context": {
+        _short(iri): iri
+        for iri in (*TYPES, EX + "NO2", EX + "temperature", EX + "status", EX + "name")
+    }
+}
 
 
 QUERIES: dict[str, Callable[[random.Random], EntityQuery]] = {
@@ -221,6 +271,60 @@ async def bench_store(kind: str, args: argparse.Namespace) -> dict[str, dict[str
         tmp.cleanup()
 
 
+async def bench_http(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Load a SQLite file, serve it with `agora serve`, query it over HTTP."""
+    import aiohttp
+
+    from bench.run import LOADGEN_CPU, free_port, pinned, serve
+
+    settings = Settings(indexed_attributes=(EX + "name",))
+    with tempfile.TemporaryDirectory(prefix="agora-bench-") as tmp:
+        path = Path(tmp) / "bench.db"
+        store = SqliteStore(str(path), settings)
+        await store.start()
+        try:
+            seconds = await load(store, args.entities, sqlite=True)
+        finally:
+            await store.close()
+        print(f"http: loaded {args.entities} entities in {seconds:.1f} s", file=sys.stderr)
+        port = free_port()
+        env = {"AGORA_INDEXED_ATTRIBUTES": EX + "name", "AGORA_LOG_LEVEL": "WARNING"}
+        agora = str(Path(sys.executable).with_name("agora"))
+        cmd = [agora, "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--store", f"sqlite:///{path}"]
+        with serve("agora", cmd, port, env=env, log=Path(tmp) / "agora.log") as server:
+            if pinned(LOADGEN_CPU):
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(0, {LOADGEN_CPU})
+            connector = aiohttp.TCPConnector(limit=args.clients)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                async with session.post(
+                    server.url + "/ngsi-ld/v1/jsonldContexts", json=HTTP_CONTEXT
+                ) as created:
+                    location = created.headers["Location"]
+                context_url = urllib.parse.urljoin(server.url, location)
+                headers = {
+                    "Accept": "application/json",
+                    "Link": f'<{context_url}>; rel="http://www.w3.org/ns/json-ld#context"; '
+                    'type="application/ld+json"',
+                }
+
+                async def run(query: EntityQuery) -> QueryPage:
+                    url = (f"{server.url}/ngsi-ld/v1/entities?{query_url(query)}"
+                           f"&limit={args.limit}")
+                    async with session.get(url, headers=headers) as response:
+                        body = await response.read()
+                        if response.status != 200:
+                            raise SystemExit(f"{url}: {response.status} {body[:300]!r}")
+                    return QueryPage(orjson.loads(body))
+
+                results = {}
+                for name, make in QUERIES.items():
+                    results[name] = await measure(run, make, args.clients, args.requests)
+                    print(f"http {name}: {results[name]}", file=sys.stderr)
+        return results
+
+
 def table(results: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace) -> str:
     targets = {"type+q": 20.0, "near;maxDistance": 20.0, "within Polygon": 30.0}
     kinds = list(results)
@@ -249,6 +353,9 @@ async def main(args: argparse.Namespace) -> None:
         pass
     kinds = ["sqlite", "mongo"] if args.store == "both" else [args.store]
     results = {}
+    if args.http:
+        kinds = []
+        results["http"] = await bench_http(args)
     for kind in kinds:
         if kind == "mongo" and not args.mongo_url:
             sys.path.insert(0, ROOT)
@@ -275,6 +382,10 @@ def cli() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--mongo-url", default=os.environ.get("MONGODB_URL"))
+    parser.add_argument(
+        "--http", action="store_true",
+        help="serve the SQLite file with agora serve and query it over HTTP",
+    )
     asyncio.run(main(parser.parse_args()))
 
 

@@ -75,6 +75,10 @@ class Settings:
         "SQLite `synchronous` pragma (NORMAL survives a process crash; FULL also power loss).",
     )
     sqlite_readers: int = _setting(2, "SQLite read connections (each on its own thread).")
+    sqlite_cache_mb: int = _setting(
+        64,
+        "SQLite page cache of each connection (the writer and every reader), in MB.",
+    )
     group_commit_max: int = _setting(512, "Most writes the SQLite writer commits at once.")
     log_level: str = _setting("INFO", "Logging level.")
     access_log: bool = _setting(False, "Log every request.")

@@ -268,3 +268,17 @@ def test_migration_from_version_3_drops_the_modification_time_index(tmp_path: Pa
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "entities_by_modified_at" not in indexes and "entities_by_id" in indexes
     assert conn.execute("SELECT id FROM entities").fetchall() == [("urn:x:1",)]
+
+
+async def test_every_connection_gets_the_configured_page_cache(tmp_path: Path) -> None:
+    store = await _started(str(tmp_path / "agora.db"), sqlite_cache_mb=48)
+    try:
+        reader = await store.readers.run(
+            lambda conn: conn.execute("PRAGMA cache_size").fetchone()[0]
+        )
+        writer = await store.writer.submit(
+            lambda conn: conn.execute("PRAGMA cache_size").fetchone()[0]
+        )
+        assert reader == writer == -48 * 1024
+    finally:
+        await store.close()

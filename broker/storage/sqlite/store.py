@@ -69,7 +69,9 @@ class SqliteStore:
         except OSError as exc:
             raise StoreError(f"cannot create the directory of {self.path}: {exc}") from exc
         writer = GroupCommitWriter(
-            lambda: open_writer(db, self._settings.sqlite_synchronous),
+            lambda: open_writer(
+                db, self._settings.sqlite_synchronous, self._settings.sqlite_cache_mb
+            ),
             self._settings.group_commit_max,
         )
         try:
@@ -77,7 +79,9 @@ class SqliteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {self.path}: {exc}") from exc
         self._writer = writer
-        self._readers = ReaderPool(lambda: open_reader(db), self._settings.sqlite_readers)
+        self._readers = ReaderPool(
+            lambda: open_reader(db, self._settings.sqlite_cache_mb), self._settings.sqlite_readers
+        )
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         """On the writer thread, before the first write: schema, then value indexes."""
