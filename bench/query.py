@@ -40,6 +40,7 @@ from typing import Any
 
 import orjson
 
+from broker.cli import tune_collector
 from broker.query.ast import (
     And,
     AttrPath,
@@ -250,6 +251,7 @@ async def bench_store(kind: str, args: argparse.Namespace) -> dict[str, dict[str
     await store.start()
     try:
         seconds = await load(store, args.entities, sqlite=kind == "sqlite")
+        tune_collector()  # as `agora serve` does once it has started
         print(f"{kind}: loaded {args.entities} entities in {seconds:.1f} s", file=sys.stderr)
         module: Any = sqlite_query if kind == "sqlite" else mongo_query
 

@@ -63,12 +63,17 @@ garbage is rare here (reference counting frees the rest), so collecting less oft
 little memory."""
 
 
-async def _freeze_heap(app: object) -> None:
-    """Once the broker has started: everything allocated so far (modules, contexts, the
-    store's state) lives as long as the process, so the collector stops scanning it."""
+def tune_collector() -> None:
+    """Once a serving process has started: everything allocated so far (modules, contexts,
+    the store's state) lives as long as the process, so the collector stops scanning it;
+    then collect at `GC_THRESHOLDS`."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+async def _freeze_heap(app: object) -> None:
+    tune_collector()
 
 
 def _settings(args: argparse.Namespace) -> int:
