@@ -19,12 +19,12 @@ from broker.services.entities import EntityService
 from broker.services.purge import PurgeService
 from broker.services.timed_store import TimedStore
 from broker.settings import Settings
-from broker.storage.base import EntityStore
+from broker.storage.base import Store
 
 log = logging.getLogger(__name__)
 
 
-def open_store(settings: Settings) -> tuple[EntityStore, str]:
+def open_store(settings: Settings) -> tuple[Store, str]:
     """The store the URL names, and its kind ("sqlite" or "mongodb")."""
     url = settings.store
     if url.startswith("sqlite:"):

@@ -18,6 +18,7 @@ import orjson
 
 from broker.storage.base import StoreError
 from broker.storage.sqlite.index import AttrIds, index_new
+from broker.storage.sqlite.subscriptions import SUBSCRIPTIONS_SCHEMA
 
 Step = str | Callable[[sqlite3.Connection], None]
 
@@ -132,6 +133,8 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         "CREATE VIRTUAL TABLE geo_boxes USING rtree(rid, min_lon, max_lon, min_lat, max_lat)",
         _backfill_query_index,
     ),
+    # 3 -> 4: subscriptions (see subscriptions.py).
+    SUBSCRIPTIONS_SCHEMA,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
