@@ -10,7 +10,8 @@ semantics of clauses 5.2.12 and 5.8.6:
 - and one of `notificationTrigger`: `entityCreated`, `entityDeleted` for those events;
   `attributeCreated` / `attributeUpdated` / `attributeDeleted` when an attribute was added /
   changed / removed, where creating an entity adds each of its attributes; `entityUpdated`
-  is any of the three attribute triggers, or a change of the entity's type or scope.
+  is any of the three attribute triggers on an existing entity (not its creation), or a
+  change of its type or scope.
   `watchedAttributes` restricts the attribute triggers to those attributes (entityCreated
   and entityDeleted fire whatever attributes the entity has);
 - paused (isActive false), expired and periodic (timeInterval) subscriptions never fire on
@@ -55,6 +56,10 @@ class CompiledSubscription:
     filter: EntityQuery
     watched: frozenset[str] | None
     triggers: frozenset[str]
+    """The notificationTrigger list, with entityUpdated spelled out as the three attribute
+    triggers it stands for."""
+    listed: frozenset[str]
+    """The notificationTrigger list as given."""
     type_keys: frozenset[str] | None
     """Every type name the selectors mention (an entity must have one of them to match);
     None when some selector, or the absence of selectors, admits any type."""
@@ -85,8 +90,9 @@ class CompiledSubscription:
             return Fired("entityDeleted", NO_CHANGES) if "entityDeleted" in triggers else None
         changes = attribute_changes(event.before, event.after)
         if event.trigger == "entityCreated":
-            if "entityCreated" in triggers or (
-                "attributeCreated" in triggers and self._watched(changes.created)
+            listed = self.listed
+            if "entityCreated" in listed or (
+                "attributeCreated" in listed and self._watched(changes.created)
             ):
                 return Fired("entityCreated", changes)
             return None
@@ -130,7 +136,8 @@ def compile_subscription(tenant: str, record: SubscriptionRecord) -> CompiledSub
         )
     if not selectors:
         keys = None
-    triggers = set(record.get("notificationTrigger", ()))
+    listed = frozenset(record.get("notificationTrigger", ()))
+    triggers = set(listed)
     if "entityUpdated" in triggers:
         triggers |= ATTRIBUTE_TRIGGERS
     watched = record.get("watchedAttributes")
@@ -146,6 +153,7 @@ def compile_subscription(tenant: str, record: SubscriptionRecord) -> CompiledSub
         ),
         watched=None if watched is None else frozenset(watched),
         triggers=frozenset(triggers),
+        listed=listed,
         type_keys=None if keys is None else frozenset(keys),
         expires=expires_epoch(record),
         active=bool(record.get("isActive", True)),

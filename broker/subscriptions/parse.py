@@ -63,7 +63,10 @@ def bad(field: str, detail: str) -> BadRequestData:
 def _renamed(exc: NgsiLdError, field: str) -> BadRequestData:
     """A parser's error re-addressed to the subscription member it came from."""
     inner = exc.field
-    where = field if inner is None or inner == field else f"{field}.{inner}"
+    if inner is None or inner == field or field.endswith("." + inner):
+        where = field
+    else:
+        where = f"{field}.{inner}"
     detail = exc.detail
     if inner and detail.startswith(f"{inner}: "):
         detail = detail[len(inner) + 2 :]
