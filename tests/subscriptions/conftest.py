@@ -73,14 +73,14 @@ class Receiver:
         return [r for r in self.received if r.path == path]
 
     async def wait_for(
-        self, count: int, path: str = "/notify", timeout: float = 5.0
+        self, count: int, path: str = "/notify", within: float = 5.0
     ) -> list[Received]:
         async def enough() -> None:
             while len(self.at(path)) < count:
                 self.arrived.clear()
                 await self.arrived.wait()
 
-        await asyncio.wait_for(enough(), timeout)
+        await asyncio.wait_for(enough(), within)
         return self.at(path)
 
 

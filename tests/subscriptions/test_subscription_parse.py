@@ -317,7 +317,10 @@ def test_a_patch_replaces_members_and_merges_notification(terms: TermMap) -> Non
         ({}, "body"),
         ({"id": "urn:ngsi-ld:Subscription:other"}, "id"),
         ({"timeInterval": 5, "watchedAttributes": ["speed"]}, "timeInterval"),
-        ({"notification": {"format": "keyValues", "showChanges": True}}, "notification.showChanges"),
+        (
+            {"notification": {"format": "keyValues", "showChanges": True}},
+            "notification.showChanges",
+        ),
         ({"isActive": 1}, "isActive"),
     ],
 )
