@@ -7,7 +7,7 @@
   (ids `sqlite` and `mongo`; `AGORA_CONFORMANCE_STORES=sqlite` limits the run).
 
 The brokers it starts get `AGORA_ALLOW_PRIVATE_URLS=true` so that they may fetch the @context
-documents the suite serves on 127.0.0.1.
+documents the suite serves on 127.0.0.1 and notify the receiver it runs there.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pytest
 from conformance_tests import servers
 from conformance_tests.client import Client
 from conformance_tests.context_server import ContextServer
+from conformance_tests.receiver import NotificationReceiver
 from conformance_tests.samples import USER_CONTEXT
 
 STORES = ("sqlite", "mongo")
@@ -94,6 +95,17 @@ def client(target: Target) -> Client:
 @pytest.fixture(scope="session")
 def context_server() -> Iterator[ContextServer]:
     server = ContextServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[NotificationReceiver]:
+    """An HTTP server on 127.0.0.1 that records the notifications it is sent."""
+    server = NotificationReceiver()
     server.start()
     try:
         yield server
