@@ -26,6 +26,7 @@ from conformance_tests.client import Client
 from conformance_tests.context_server import ContextServer
 from conformance_tests.receiver import NotificationReceiver
 from conformance_tests.samples import USER_CONTEXT
+from conformance_tests.subscription_support import Subscriptions
 
 STORES = ("sqlite", "mongo")
 BROKER_ENV = {
@@ -111,6 +112,14 @@ def receiver() -> Iterator[NotificationReceiver]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def subscriptions() -> Iterator[Subscriptions]:
+    """Creates subscriptions for a test and deletes them after it."""
+    made = Subscriptions()
+    yield made
+    made.delete_all()
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,11 @@
 """Shared by the subscription modules: a fresh entity type per test (so no other test's
-entities notify it), subscription payloads, and a fixture that deletes what a test created."""
+entities notify it), subscription payloads, and `Subscriptions`, which remembers what a test
+created so that the `subscriptions` fixture can delete it."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from conformance_tests.client import API, Client, quote
 
@@ -58,10 +56,6 @@ class Subscriptions:
         self.created.append((client, path))
         return path
 
-
-@pytest.fixture
-def subscriptions() -> Iterator[Subscriptions]:
-    made = Subscriptions()
-    yield made
-    for client, path in made.created:
-        client.delete(path)
+    def delete_all(self) -> None:
+        for client, path in self.created:
+            client.delete(path)

@@ -14,10 +14,7 @@ from conformance_tests.subscription_support import (
     fresh_type,
     sensor,
     subscription_body,
-    subscriptions,
 )
-
-__all__ = ["subscriptions"]
 
 
 def test_creating_a_matching_entity_sends_a_notification(

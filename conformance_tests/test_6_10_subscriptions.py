@@ -13,10 +13,7 @@ from conformance_tests.subscription_support import (
     Subscriptions,
     fresh_type,
     subscription_body,
-    subscriptions,
 )
-
-__all__ = ["subscriptions"]
 
 
 def _tenant() -> str:

@@ -12,10 +12,7 @@ from conformance_tests.subscription_support import (
     fresh_type,
     subscription_body,
     subscription_path,
-    subscriptions,
 )
-
-__all__ = ["subscriptions"]
 
 
 def test_retrieve_subscription_gives_its_members_and_status_active(
