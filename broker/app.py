@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -19,12 +23,18 @@ from broker.services.entities import EntityService
 from broker.services.purge import PurgeService
 from broker.services.timed_store import TimedStore
 from broker.settings import Settings
-from broker.storage.base import EntityStore
+from broker.storage.base import Store
+from broker.subscriptions.index import SubscriptionIndex
+from broker.subscriptions.matcher import Matcher
+from broker.subscriptions.notification import NotificationBuilder
+from broker.subscriptions.notifier import HttpNotifier
+from broker.subscriptions.service import SubscriptionService
+from broker.subscriptions.stats import StatsBook
 
 log = logging.getLogger(__name__)
 
 
-def open_store(settings: Settings) -> tuple[EntityStore, str]:
+def open_store(settings: Settings) -> tuple[Store, str]:
     """The store the URL names, and its kind ("sqlite" or "mongodb")."""
     url = settings.store
     if url.startswith("sqlite:"):
@@ -40,6 +50,31 @@ def open_store(settings: Settings) -> tuple[EntityStore, str]:
     )
 
 
+def public_base_url(settings: Settings) -> str:
+    """Where receivers reach this broker (`public_url`, else the listener's address)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host = settings.host
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.gethostname()
+    return f"http://{host}:{settings.port}"
+
+
+@dataclass(frozen=True)
+class SubscriptionParts:
+    """What runs the subscriptions: started and stopped by `_subscriptions_ctx`."""
+
+    bus: EventBus
+    service: SubscriptionService
+    matcher: Matcher
+    notifier: HttpNotifier
+    stats: StatsBook
+    store: Store
+
+
+SUBSCRIPTION_PARTS = web.AppKey("subscription_parts", SubscriptionParts)
+
+
 def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
     raw_store, kind = open_store(settings)
@@ -47,6 +82,14 @@ def create_app(settings: Settings) -> web.Application:
     resolver = ContextResolver(settings, store)
     bus = EventBus()
     entities = EntityService(store, bus)
+    index = SubscriptionIndex()
+    stats = StatsBook()
+    builder = NotificationBuilder(resolver, lambda: public_base_url(settings))
+    notifier = HttpNotifier(settings, builder.build, stats, metrics)
+    matcher = Matcher(index, notifier.submit)
+    subscriptions = SubscriptionService(
+        store, settings, entities.require_tenant, index, stats, on_removed=matcher.forget
+    )
     state = AppState(
         settings=settings,
         store=store,
@@ -55,6 +98,7 @@ def create_app(settings: Settings) -> web.Application:
         batch=BatchService(store, bus, entities.lock, max_attributes=settings.max_attributes),
         purge=PurgeService(store, bus, entities.lock, page_size=settings.page_size_max),
         discovery=DiscoveryService(store, entities.require_tenant),
+        subscriptions=subscriptions,
         metrics=metrics,
         store_kind=kind,
     )
@@ -62,9 +106,11 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes, middlewares=[make_middleware(metrics)]
     )
     app[STATE] = state
+    app[SUBSCRIPTION_PARTS] = SubscriptionParts(bus, subscriptions, matcher, notifier, stats, store)
     add_routes(app)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_resolver_ctx)
+    app.cleanup_ctx.append(_subscriptions_ctx)
     return app
 
 
@@ -82,3 +128,29 @@ async def _resolver_ctx(app: web.Application) -> AsyncIterator[None]:
     await resolver.start()
     yield
     await resolver.close()
+
+
+async def _subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Load the subscriptions, start the notifier and listen to changes; at shutdown stop
+    listening, deliver what is queued (for at most notification_drain_timeout), then write
+    the delivery counters."""
+    parts = app[SUBSCRIPTION_PARTS]
+    settings = app[STATE].settings
+    await parts.service.start()
+    await parts.notifier.start()
+    parts.bus.subscribe(parts.matcher.on_change)
+    flusher = asyncio.create_task(_flush_stats(parts, settings.subscription_stats_flush_interval))
+    yield
+    parts.bus.unsubscribe(parts.matcher.on_change)
+    await parts.notifier.close()
+    flusher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await flusher
+    await parts.stats.flush(parts.store)
+    log.info("notifications drained, delivery counters saved")
+
+
+async def _flush_stats(parts: SubscriptionParts, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        await parts.stats.flush(parts.store)

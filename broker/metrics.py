@@ -38,3 +38,34 @@ class Metrics:
             ["tenant"],
             registry=self.registry,
         )
+        self.notifications_sent = Counter(
+            "agora_notifications_sent",
+            "Notifications delivered (2xx), by endpoint scheme.",
+            ["scheme"],
+            registry=self.registry,
+        )
+        self.notifications_failed = Counter(
+            "agora_notifications_failed",
+            "Notifications not delivered after every retry, by endpoint scheme.",
+            ["scheme"],
+            registry=self.registry,
+        )
+        self.notifications_dropped = Counter(
+            "agora_notifications_dropped",
+            "Notifications dropped because their endpoint's queue was full, by scheme.",
+            ["scheme"],
+            registry=self.registry,
+        )
+        self.notification_queue_depth = Gauge(
+            "agora_notification_queue_depth",
+            "Notifications waiting in the endpoint queues, by endpoint scheme.",
+            ["scheme"],
+            registry=self.registry,
+        )
+        self.notification_latency = Histogram(
+            "agora_notification_duration_seconds",
+            "Time from a change to the outcome of its notification, by endpoint scheme.",
+            ["scheme"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )

@@ -1,7 +1,7 @@
 """Refuse outbound requests to addresses a user should not be able to reach through the broker.
 
-The broker fetches URLs that requests name: remote @context documents now, notification
-endpoints later. Without a guard, a client could make the broker read its own admin ports,
+The broker fetches URLs that requests name: remote @context documents and notification
+endpoints. Without a guard, a client could make the broker read its own admin ports,
 cloud metadata (169.254.169.254) or anything else on the private network (SSRF).
 
 What is covered:

@@ -38,8 +38,15 @@ class Settings:
     )
     allow_private_urls: bool = _setting(
         False,
-        "Allow fetching user-supplied URLs (remote @context, later notification endpoints) "
+        "Allow fetching user-supplied URLs (remote @context, notification endpoints) "
         "that resolve to private, loopback or link-local addresses.",
+    )
+    public_url: str = _setting(
+        "",
+        "The URL receivers reach this broker at (e.g. `https://broker.example.org`): the "
+        "`Link` header of a notification names an @context this broker hosts (one given "
+        "inline) under it. Empty: `http://<host>:<port>` of the listener, with the "
+        "machine's name when listening on every address.",
     )
     max_body_bytes: int = _setting(1_048_576, "Largest request body accepted (413 above).")
     max_attributes: int = _setting(1000, "Most attributes one entity may carry.")
@@ -69,6 +76,31 @@ class Settings:
         "created at start-up and at the first write of the attribute; MongoDB: indexes on "
         "the attribute's `value` and `object`, created at start-up and at a tenant's first "
         "write.",
+    )
+    notification_timeout: float = _setting(
+        10.0, "Seconds a notification may take when its endpoint sets no `timeout`."
+    )
+    notification_retries: int = _setting(
+        2, "Further attempts after a notification failed (connection error, timeout, non-2xx)."
+    )
+    notification_retry_backoff: float = _setting(
+        0.5, "Seconds before the first retry of a notification; doubled for each next one."
+    )
+    notification_queue_size: int = _setting(
+        1000,
+        "Notifications waiting per endpoint (scheme, host, port) before new ones are dropped "
+        "and counted in `agora_notifications_dropped`.",
+    )
+    notification_concurrency: int = _setting(
+        4, "Notifications in flight at once per endpoint (scheme, host, port)."
+    )
+    notification_drain_timeout: float = _setting(
+        5.0, "Seconds a graceful shutdown waits for queued notifications to be delivered."
+    )
+    subscription_stats_flush_interval: float = _setting(
+        5.0,
+        "Seconds between writes of the subscriptions' delivery counters (timesSent, "
+        "lastSuccess, ...) to the store; they are also written at shutdown.",
     )
     sqlite_synchronous: str = _setting(
         "NORMAL",

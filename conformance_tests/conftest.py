@@ -7,7 +7,7 @@
   (ids `sqlite` and `mongo`; `AGORA_CONFORMANCE_STORES=sqlite` limits the run).
 
 The brokers it starts get `AGORA_ALLOW_PRIVATE_URLS=true` so that they may fetch the @context
-documents the suite serves on 127.0.0.1.
+documents the suite serves on 127.0.0.1 and notify the receiver it runs there.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ import pytest
 from conformance_tests import servers
 from conformance_tests.client import Client
 from conformance_tests.context_server import ContextServer
+from conformance_tests.receiver import NotificationReceiver
 from conformance_tests.samples import USER_CONTEXT
+from conformance_tests.subscription_support import Subscriptions
 
 STORES = ("sqlite", "mongo")
 BROKER_ENV = {
@@ -99,6 +101,25 @@ def context_server() -> Iterator[ContextServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[NotificationReceiver]:
+    """An HTTP server on 127.0.0.1 that records the notifications it is sent."""
+    server = NotificationReceiver()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def subscriptions() -> Iterator[Subscriptions]:
+    """Creates subscriptions for a test and deletes them after it."""
+    made = Subscriptions()
+    yield made
+    made.delete_all()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ clause 6.4.3.3 of v1.9), which deletes what the same selection matches."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import orjson
 from aiohttp import web
@@ -24,49 +23,16 @@ from broker.api.http import (
     read_body,
     tenant_of,
 )
+from broker.api.paging import RESULTS_COUNT, add_page_links, page_params
 from broker.api.representation import geometry_property, render_options, response_media
 from broker.api.state import STATE, AppState
-from broker.errors import BadRequestData, OperationNotSupported, TooManyResults
+from broker.errors import BadRequestData, OperationNotSupported
 from broker.jsonld import TermMap
 from broker.model.render import RenderOptions, render_entity, render_feature
 from broker.query.ast import EntityQuery
 from broker.query.params import SELECTING, parse_entity_query
-from broker.settings import Settings
 
 QUERY_MEDIA = (JSON, LD_JSON, GEO_JSON)
-RESULTS_COUNT = "NGSILD-Results-Count"
-
-
-def _int_param(request: web.Request, name: str, default: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequestData(f"'{name}' must be a whole number, not '{raw}'", field=name) from None
-    if value < 0:
-        raise BadRequestData(f"'{name}' must not be negative", field=name)
-    return value
-
-
-def _page(request: web.Request, settings: Settings, count: bool) -> tuple[int, int]:
-    limit = _int_param(request, "limit", settings.page_size_default)
-    offset = _int_param(request, "offset", 0)
-    if limit > settings.page_size_max:
-        raise TooManyResults(
-            f"limit {limit} is above the maximum page size {settings.page_size_max}",
-            field="limit",
-        )
-    if limit == 0 and not count:
-        raise BadRequestData("limit=0 is only allowed together with count=true", field="limit")
-    return limit, offset
-
-
-def _page_link(request: web.Request, offset: int, limit: int, rel: str) -> str:
-    params = [(k, v) for k, v in request.query.items() if k not in ("offset", "limit")]
-    params += [("limit", str(limit)), ("offset", str(offset))]
-    return f'<{request.path}?{urlencode(params)}>; rel="{rel}"; type="application/json"'
 
 
 async def _answer(
@@ -79,7 +45,7 @@ async def _answer(
     opts: RenderOptions,
 ) -> web.Response:
     count = bool_param(request, "count")
-    limit, offset = _page(request, state.settings, count)
+    limit, offset = page_params(request, state.settings, count=count)
     await state.entities.require_tenant(tenant)
     page = await state.store.query_entities(tenant, query, limit=limit, offset=offset, count=count)
     if media == GEO_JSON:
@@ -97,16 +63,9 @@ async def _answer(
         headers.add("Link", link_header(request, terms))
     if count and page.total is not None:
         headers[RESULTS_COUNT] = str(page.total)
-    if limit:
-        more = (
-            offset + len(page.entities) < page.total
-            if page.total is not None
-            else len(page.entities) == limit
-        )
-        if more:
-            headers.add("Link", _page_link(request, offset + limit, limit, "next"))
-        if offset > 0:
-            headers.add("Link", _page_link(request, max(offset - limit, 0), limit, "prev"))
+    add_page_links(
+        request, headers, limit=limit, offset=offset, shown=len(page.entities), total=page.total
+    )
     return web.Response(body=orjson.dumps(data), content_type=media, headers=headers)
 
 

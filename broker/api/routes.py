@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from broker.api import batch, contexts, discovery, entities, query, system
+from broker.api import batch, contexts, discovery, entities, query, subscriptions, system
 
 API = "/ngsi-ld/v1"
 
@@ -41,6 +41,7 @@ def add_routes(app: web.Application) -> None:
             ),
             *_batch_routes(),
             *_discovery_routes(),
+            *_subscription_routes(),
             web.post(f"{API}/jsonldContexts", contexts.add_context),
             web.get(f"{API}/jsonldContexts", contexts.list_contexts),
             web.get(f"{API}/jsonldContexts/{{contextId}}", contexts.serve_context),
@@ -77,4 +78,22 @@ def _discovery_routes() -> list[web.RouteDef]:
             for slash in ("", "/")
         ),
         web.get(f"{API}/attributes/{{attrId}}", discovery.retrieve_attribute),
+    ]
+
+
+def _subscription_routes() -> list[web.RouteDef]:
+    """/subscriptions (clauses 6.10-6.11), the collection with or without a trailing slash."""
+    one = f"{API}/subscriptions/{{subscriptionId}}"
+    return [
+        *(
+            web.post(f"{API}/subscriptions{slash}", subscriptions.create_subscription)
+            for slash in ("", "/")
+        ),
+        *(
+            web.get(f"{API}/subscriptions{slash}", subscriptions.query_subscriptions)
+            for slash in ("", "/")
+        ),
+        web.get(one, subscriptions.retrieve_subscription),
+        web.patch(one, subscriptions.update_subscription),
+        web.delete(one, subscriptions.delete_subscription),
     ]

@@ -14,6 +14,7 @@ from broker.services.entities import EntityService
 from broker.services.purge import PurgeService
 from broker.settings import Settings
 from broker.storage.base import EntityStore
+from broker.subscriptions.service import SubscriptionService
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class AppState:
     batch: BatchService
     purge: PurgeService
     discovery: DiscoveryService
+    subscriptions: SubscriptionService
     metrics: Metrics
     store_kind: str
 

@@ -1,4 +1,5 @@
-"""An EntityStore that records each operation's latency (agora_store_operation_duration_seconds)."""
+"""A Store that records each entity operation's latency
+(agora_store_operation_duration_seconds); subscription operations pass straight through."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from broker.storage.base import (
     AttributeDetails,
     BatchOutcome,
     BatchWrite,
-    EntityStore,
     QueryPage,
+    Store,
+    StoredSubscription,
+    SubscriptionPage,
     TypeDetails,
 )
 from broker.types import ExpandedEntity
@@ -22,7 +25,7 @@ from broker.types import ExpandedEntity
 class TimedStore:
     """Delegates to a store, observing the latency of the entity operations."""
 
-    def __init__(self, store: EntityStore, metrics: Metrics) -> None:
+    def __init__(self, store: Store, metrics: Metrics) -> None:
         self.inner = store
         h = metrics.store_latency
         self._get = h.labels("get_entity")
@@ -145,3 +148,30 @@ class TimedStore:
 
     async def delete_context(self, context_id: str) -> bool:
         return await self.inner.delete_context(context_id)
+
+    async def create_subscription(self, tenant: str, record: dict[str, Any]) -> None:
+        await self.inner.create_subscription(tenant, record)
+
+    async def get_subscription(
+        self, tenant: str, subscription_id: str
+    ) -> StoredSubscription | None:
+        return await self.inner.get_subscription(tenant, subscription_id)
+
+    async def list_subscriptions(
+        self, tenant: str, *, limit: int, offset: int = 0
+    ) -> SubscriptionPage:
+        return await self.inner.list_subscriptions(tenant, limit=limit, offset=offset)
+
+    async def replace_subscription(self, tenant: str, record: dict[str, Any]) -> bool:
+        return await self.inner.replace_subscription(tenant, record)
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        return await self.inner.delete_subscription(tenant, subscription_id)
+
+    async def load_subscriptions(self) -> list[StoredSubscription]:
+        return await self.inner.load_subscriptions()
+
+    async def save_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        await self.inner.save_subscription_stats(updates)

@@ -27,6 +27,10 @@ class MissingEntity(StoreError):
     """A batch "replace" named an id that does not exist in that tenant."""
 
 
+class DuplicateSubscription(StoreError):
+    """create_subscription was given an id that already exists in that tenant."""
+
+
 @dataclass(frozen=True, slots=True)
 class BatchWrite:
     """One write of `write_batch`: "create" inserts `entity` (DuplicateEntity when its id
@@ -91,6 +95,62 @@ class AttributeDetails:
     entity_count: int
     kinds: frozenset[str]
     types: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSubscription:
+    """A subscription as a store keeps it: `record`, the stored form the subscriptions
+    package defines (names expanded; written by create/replace), and `stats`, its delivery
+    counters (written apart by `save_subscription_stats`, so that a counter flush never
+    overwrites a concurrent update of the record). `stats` is {} until first saved."""
+
+    tenant: str
+    record: dict[str, Any]
+    stats: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.record["id"])
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionPage:
+    """One page of a tenant's subscriptions, ordered by id, and how many it has in all."""
+
+    subscriptions: list[StoredSubscription]
+    total: int
+
+
+class SubscriptionStore(Protocol):
+    """Subscriptions per tenant (clause 5.8). Records are JSON-able dicts with an "id"; a
+    store keeps them as they are and hands back equal dicts."""
+
+    async def create_subscription(self, tenant: str, record: dict[str, Any]) -> None:
+        """Insert; raises DuplicateSubscription when the id exists. Creates the tenant."""
+
+    async def get_subscription(
+        self, tenant: str, subscription_id: str
+    ) -> StoredSubscription | None: ...
+
+    async def list_subscriptions(
+        self, tenant: str, *, limit: int, offset: int = 0
+    ) -> SubscriptionPage:
+        """The tenant's subscriptions ordered by id, `offset` skipped, at most `limit`."""
+
+    async def replace_subscription(self, tenant: str, record: dict[str, Any]) -> bool:
+        """Overwrite the record of the same id (its stats stay); False when there is none."""
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        """Remove the record and its stats; False when there was none."""
+
+    async def load_subscriptions(self) -> list[StoredSubscription]:
+        """Every subscription of every tenant (read once at start-up)."""
+
+    async def save_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        """Set the stats of each (tenant, subscription id, stats), in one round trip per
+        tenant at most; ids that no longer exist are skipped."""
 
 
 class EntityStore(Protocol):
@@ -174,3 +234,7 @@ class EntityStore(Protocol):
     async def load_contexts(self) -> list[dict[str, Any]]: ...
 
     async def delete_context(self, context_id: str) -> bool: ...
+
+
+class Store(EntityStore, SubscriptionStore, Protocol):
+    """Everything a concrete store (SQLite, MongoDB) provides."""

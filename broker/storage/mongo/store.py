@@ -19,7 +19,15 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient, DeleteOne, IndexModel, InsertOne, ReplaceOne, WriteConcern
+from pymongo import (
+    AsyncMongoClient,
+    DeleteOne,
+    IndexModel,
+    InsertOne,
+    ReplaceOne,
+    UpdateOne,
+    WriteConcern,
+)
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
@@ -31,9 +39,12 @@ from broker.storage.base import (
     BatchOutcome,
     BatchWrite,
     DuplicateEntity,
+    DuplicateSubscription,
     MissingEntity,
     QueryPage,
+    StoredSubscription,
     StoreError,
+    SubscriptionPage,
     TypeDetails,
     distinct_ids,
 )
@@ -53,6 +64,7 @@ from broker.types import DEFAULT_TENANT, ExpandedEntity
 Doc = dict[str, Any]
 
 ENTITIES = "entities"
+SUBSCRIPTIONS = "subscriptions"
 TENANTS = "tenants"
 CONTEXTS = "hosted_contexts"
 SERVER_SELECTION_TIMEOUT_MS = 5000
@@ -275,6 +287,72 @@ class MongoStore:
         with _translated():
             return await discovery.describe_attributes(self._entities(tenant), attribute)
 
+    # -- subscriptions (clause 5.8) -------------------------------------------------------
+    # One `subscriptions` collection per tenant database: {_id, record, stats}, the record's
+    # keys encoded as an entity's are.
+
+    async def create_subscription(self, tenant: str, record: dict[str, Any]) -> None:
+        doc = {"_id": record["id"], "record": encode_keys(record), "stats": {}}
+        async with self._write():
+            await self._ensure_tenant(tenant)
+            try:
+                await self._subscriptions(tenant).insert_one(doc)
+            except DuplicateKeyError:
+                raise DuplicateSubscription(
+                    f"subscription {record['id']} already exists"
+                ) from None
+
+    async def get_subscription(
+        self, tenant: str, subscription_id: str
+    ) -> StoredSubscription | None:
+        with _translated():
+            doc = await self._subscriptions(tenant).find_one({"_id": subscription_id})
+        return None if doc is None else _stored_subscription(tenant, doc)
+
+    async def list_subscriptions(
+        self, tenant: str, *, limit: int, offset: int = 0
+    ) -> SubscriptionPage:
+        collection = self._subscriptions(tenant)
+        with _translated():
+            total = await collection.count_documents({})
+            found: list[StoredSubscription] = []
+            if limit > 0:
+                cursor = collection.find({}).sort("_id", 1).skip(offset).limit(limit)
+                found = [_stored_subscription(tenant, doc) async for doc in cursor]
+        return SubscriptionPage(found, total)
+
+    async def replace_subscription(self, tenant: str, record: dict[str, Any]) -> bool:
+        async with self._write():
+            result = await self._subscriptions(tenant).update_one(
+                {"_id": record["id"]}, {"$set": {"record": encode_keys(record)}}
+            )
+        return result.matched_count > 0
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        async with self._write():
+            result = await self._subscriptions(tenant).delete_one({"_id": subscription_id})
+        return result.deleted_count > 0
+
+    async def load_subscriptions(self) -> list[StoredSubscription]:
+        found: list[StoredSubscription] = []
+        for tenant in await self.list_tenants():
+            with _translated():
+                cursor = self._subscriptions(tenant).find({}).sort("_id", 1)
+                found.extend([_stored_subscription(tenant, doc) async for doc in cursor])
+        return found
+
+    async def save_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        by_tenant: dict[str, list[UpdateOne]] = {}
+        for tenant, subscription_id, stats in updates:
+            by_tenant.setdefault(tenant, []).append(
+                UpdateOne({"_id": subscription_id}, {"$set": {"stats": encode_keys(stats)}})
+            )
+        async with self._write():
+            for tenant, requests in by_tenant.items():
+                await self._subscriptions(tenant).bulk_write(requests, ordered=False)
+
     # -- hosted @contexts -----------------------------------------------------------------
 
     async def save_context(self, record: dict[str, Any]) -> None:
@@ -305,6 +383,9 @@ class MongoStore:
 
     def _entities(self, tenant: str) -> AsyncCollection[Doc]:
         return self._database(tenant)[ENTITIES]
+
+    def _subscriptions(self, tenant: str) -> AsyncCollection[Doc]:
+        return self._database(tenant)[SUBSCRIPTIONS]
 
     @property
     def _tenants(self) -> AsyncCollection[Doc]:
@@ -364,6 +445,10 @@ class MongoStore:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
+
+
+def _stored_subscription(tenant: str, doc: Doc) -> StoredSubscription:
+    return StoredSubscription(tenant, decode_keys(doc["record"]), decode_keys(doc.get("stats", {})))
 
 
 def _bulk_error(write: BatchWrite, error: dict[str, Any]) -> StoreError:

@@ -18,6 +18,7 @@ import orjson
 
 from broker.storage.base import StoreError
 from broker.storage.sqlite.index import AttrIds, index_new
+from broker.storage.sqlite.subscriptions import SUBSCRIPTIONS_SCHEMA
 
 Step = str | Callable[[sqlite3.Connection], None]
 
@@ -135,6 +136,8 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     # 3 -> 4: nothing reads entities by modification time, and the index cost every create
     # an insert and every update a move.
     ("DROP INDEX entities_by_modified_at",),
+    # 4 -> 5: subscriptions (see subscriptions.py).
+    SUBSCRIPTIONS_SCHEMA,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

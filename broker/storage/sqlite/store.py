@@ -23,11 +23,14 @@ from broker.storage.base import (
     DuplicateEntity,
     MissingEntity,
     QueryPage,
+    StoredSubscription,
     StoreError,
+    SubscriptionPage,
     TypeDetails,
     distinct_ids,
 )
 from broker.storage.sqlite import discovery
+from broker.storage.sqlite import subscriptions as subscription_rows
 from broker.storage.sqlite.connection import (
     Database,
     checked_synchronous,
@@ -288,6 +291,45 @@ class SqliteStore:
         return await self.readers.run(
             lambda c: discovery.describe_attributes(c, tenant, attribute)
         )
+
+    # -- subscriptions (clause 5.8; SQL in subscriptions.py) ------------------------------
+
+    async def create_subscription(self, tenant: str, record: dict[str, Any]) -> None:
+        await self.writer.submit(lambda c: subscription_rows.insert(c, tenant, record))
+        self._known_tenants.add(tenant)
+
+    async def get_subscription(
+        self, tenant: str, subscription_id: str
+    ) -> StoredSubscription | None:
+        return await self.readers.run(
+            lambda c: subscription_rows.select_one(c, tenant, subscription_id)
+        )
+
+    async def list_subscriptions(
+        self, tenant: str, *, limit: int, offset: int = 0
+    ) -> SubscriptionPage:
+        found, total = await self.readers.run(
+            lambda c: subscription_rows.select_page(c, tenant, limit, offset)
+        )
+        return SubscriptionPage(found, total)
+
+    async def replace_subscription(self, tenant: str, record: dict[str, Any]) -> bool:
+        return await self.writer.submit(lambda c: subscription_rows.update(c, tenant, record))
+
+    async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
+        return await self.writer.submit(
+            lambda c: subscription_rows.delete(c, tenant, subscription_id)
+        )
+
+    async def load_subscriptions(self) -> list[StoredSubscription]:
+        return await self.readers.run(subscription_rows.select_all)
+
+    async def save_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        if updates:
+            batch = list(updates)
+            await self.writer.submit(lambda c: subscription_rows.update_stats(c, batch))
 
     # -- hosted @contexts -----------------------------------------------------------------
 

@@ -1,0 +1,8 @@
+"""Subscriptions and notifications (clauses 5.2.12-5.2.15, 5.3, 5.8, 6.10-6.11).
+
+record.py (the stored form) · parse.py (payload -> stored form, validating) · render.py
+(stored form -> payload) · qcodec.py (q ASTs as JSON) · compiled.py (a subscription ready to
+match a change) · changes.py · index.py (subscriptions by tenant and type) · matcher.py (the
+change listener) · notification.py (the Notification request) · notifier.py (HTTP delivery:
+per-endpoint queues, retries) · stats.py (delivery counters) · service.py (the use cases).
+"""

@@ -1,0 +1,187 @@
+"""The Notification of clause 5.3.1 for one fired subscription, as an HTTP request (clause
+6.3.x binding): body, Content-Type, the @context as a `Link` header (application/json,
+application/geo+json) or inline (application/ld+json), and the receiverInfo headers.
+
+Entities are rendered with the subscription's `notification.format`, `attributes`,
+`sysAttrs` and `lang`, compacted with `jsonldContext` when given, else with the @context the
+subscription was created with. A deleted attribute appears with the NGSI-LD Null
+(`urn:ngsi-ld:null`, clause 5.2.1); a deleted entity as its id, type and `deletedAt`.
+With `showChanges`, updated attributes carry their previous value (`previousValue`,
+`previousObject`, `previousLanguageMap`, ...).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from broker.events import ChangeEvent
+from broker.jsonld import ContextResolver, TermMap
+from broker.model.render import RenderOptions, render_entity, render_feature
+from broker.subscriptions.compiled import CompiledSubscription, Fired
+from broker.types import DEFAULT_TENANT, VALUE_MEMBER, ExpandedEntity, Instance
+
+NULL_URI = "urn:ngsi-ld:null"
+CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
+GEO_LOCATION = "https://uri.etsi.org/ngsi-ld/location"
+_PREVIOUS = {
+    "value": "previousValue",
+    "object": "previousObject",
+    "languageMap": "previousLanguageMap",
+    "vocab": "previousVocab",
+    "json": "previousJson",
+    "valueList": "previousValueList",
+    "objectList": "previousObjectList",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A notification to deliver: built by the worker that sends it, not on the write path."""
+
+    sub: CompiledSubscription
+    event: ChangeEvent
+    fired: Fired
+    notified_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+class NotificationBuilder:
+    def __init__(self, resolver: ContextResolver, base_url: Callable[[], str]) -> None:
+        """`base_url` gives the broker's own URL, for Link headers naming a context it hosts."""
+        self._resolver = resolver
+        self._base_url = base_url
+
+    async def build(self, pending: Pending) -> Outbound:
+        record = pending.sub.record
+        context = record.get("jsonldContext", record.get("@context"))
+        terms = await self._resolver.resolve(context)
+        return notification_request(pending, terms, self._link_url(terms))
+
+    def _link_url(self, terms: TermMap) -> str:
+        url = terms.link_url
+        return self._base_url().rstrip("/") + url if url.startswith("/") else url
+
+
+def notification_request(pending: Pending, terms: TermMap, link_url: str) -> Outbound:
+    record = pending.sub.record
+    params = record["notification"]
+    endpoint = params["endpoint"]
+    accept = endpoint.get("accept", "application/json")
+    entity = _entity_to_show(pending)
+    opts = RenderOptions(
+        form=params.get("format", "normalized"),
+        sys_attrs=bool(params.get("sysAttrs")),
+        lang=record.get("lang"),
+        attrs=None if "attributes" not in params else frozenset(params["attributes"]),
+    )
+    if pending.event.after is None:
+        item: dict[str, Any] = {
+            "id": pending.event.entity_id,
+            "type": _compact_types(entity, terms),
+            "deletedAt": pending.notified_at,
+        }
+        data: Any = [item]
+    elif accept == "application/geo+json":
+        data = {
+            "type": "FeatureCollection",
+            "features": [render_feature(entity, terms, opts, GEO_LOCATION)],
+        }
+    else:
+        rendered = render_entity(entity, terms, opts)
+        if params.get("showChanges") and pending.event.before is not None:
+            _add_previous(rendered, pending.event.before, pending.fired.changes.updated, terms)
+        data = [rendered]
+    body: dict[str, Any] = {
+        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
+        "type": "Notification",
+        "subscriptionId": record["id"],
+        "notifiedAt": pending.notified_at,
+        "data": data,
+    }
+    headers = {"Content-Type": accept}
+    if accept == "application/ld+json":
+        body = {"@context": terms.context, **body}
+    else:
+        headers["Link"] = f'<{link_url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
+    if pending.sub.tenant != DEFAULT_TENANT:
+        headers["NGSILD-Tenant"] = pending.sub.tenant
+    for pair in endpoint.get("receiverInfo", ()):
+        headers[pair["key"]] = pair["value"]
+    return Outbound(endpoint["uri"], orjson.dumps(body), headers)
+
+
+def _compact_types(entity: ExpandedEntity, terms: TermMap) -> str | list[str]:
+    types = [terms.compact_iri(t) for t in entity.get("type", ())]
+    return types[0] if len(types) == 1 else types
+
+
+def _entity_to_show(pending: Pending) -> ExpandedEntity:
+    """The entity after the change, with each deleted attribute as an NGSI-LD Null when the
+    subscription listens to deletions of attributes."""
+    event = pending.event
+    if event.after is None:
+        assert event.before is not None
+        return event.before
+    deleted = pending.fired.changes.deleted
+    if not deleted or "attributeDeleted" not in pending.sub.triggers or event.before is None:
+        return event.after
+    watched = pending.sub.watched
+    attrs = dict(event.after["attrs"])
+    for name in deleted:
+        if watched is None or name in watched:
+            old = event.before["attrs"][name]
+            attrs[name] = [_null_instance(i, pending.notified_at) for i in old]
+    return {**event.after, "attrs": attrs}
+
+
+def _null_instance(old: Instance, now: str) -> Instance:
+    kind = old.get("type", "Property")
+    if kind in ("Relationship", "ListRelationship"):
+        out: Instance = {"type": "Relationship", "object": NULL_URI}
+    elif kind == "LanguageProperty":
+        out = {"type": "LanguageProperty", "languageMap": {"@none": NULL_URI}}
+    else:
+        out = {"type": "Property", "value": NULL_URI}
+    if "datasetId" in old:
+        out["datasetId"] = old["datasetId"]
+    out["createdAt"] = old.get("createdAt", now)
+    out["modifiedAt"] = now
+    return out
+
+
+def _add_previous(
+    rendered: dict[str, Any], before: ExpandedEntity, updated: frozenset[str], terms: TermMap
+) -> None:
+    """showChanges (clause 5.2.14): the previous value beside the current one."""
+    for name in updated:
+        key = terms.compact_iri(name)
+        if key not in rendered:
+            continue
+        old_by_dataset = {i.get("datasetId"): i for i in before["attrs"].get(name, ())}
+        shown = rendered[key]
+        if isinstance(shown, list):
+            rendered[key] = [_with_previous(item, old_by_dataset) for item in shown]
+        else:
+            rendered[key] = _with_previous(shown, old_by_dataset)
+
+
+def _with_previous(shown: Any, old_by_dataset: dict[Any, Instance]) -> Any:
+    item = dict(shown) if isinstance(shown, dict) else {"value": shown}
+    old = old_by_dataset.get(item.get("datasetId"))
+    if old is None:
+        return item
+    member = VALUE_MEMBER.get(old.get("type", "Property"), "value")
+    if member in old:
+        item[_PREVIOUS[member]] = old[member]
+    return item

@@ -1,0 +1,110 @@
+"""A notification receiver on 127.0.0.1, run by the suite in a background thread (aiohttp).
+
+Each test takes its own path (`receiver.endpoint()`), hands the URL to the broker as a
+subscription endpoint, and waits for what arrives there. `answer(path, status)` makes the
+path answer with an error status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Notification:
+    headers: dict[str, str]
+    body: Any
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+class NotificationReceiver:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = 0
+        self._received: dict[str, list[Notification]] = {}
+        self._status: dict[str, int] = {}
+        self._cond = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+
+    def endpoint(self) -> str:
+        """The URL of a fresh path, so that tests never see each other's notifications."""
+        return f"http://{self.host}:{self.port}/notify/{uuid.uuid4().hex}"
+
+    def answer(self, url: str, status: int) -> None:
+        with self._cond:
+            self._status[_path(url)] = status
+
+    def received(self, url: str) -> list[Notification]:
+        with self._cond:
+            return list(self._received.get(_path(url), []))
+
+    def wait_for(self, url: str, count: int = 1, within: float = 10.0) -> list[Notification]:
+        """The first `count` notifications at `url`; fails when fewer arrive in time."""
+        path = _path(url)
+        deadline = time.monotonic() + within
+        with self._cond:
+            while len(self._received.get(path, [])) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    got = len(self._received.get(path, []))
+                    raise AssertionError(f"{got} of {count} notifications arrived at {url}")
+                self._cond.wait(left)
+            return list(self._received[path])
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        note = Notification(dict(request.headers), json.loads(raw) if raw else None)
+        with self._cond:
+            self._received.setdefault(request.path, []).append(note)
+            status = self._status.get(request.path, 200)
+            self._cond.notify_all()
+        return web.Response(status=status)
+
+    def start(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((self.host, 0))
+            self.port = int(s.getsockname()[1])
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, self.host, self.port).start())
+        self._runner = runner
+        self._thread = threading.Thread(target=loop.run_forever, name="receiver", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+        if self._runner is not None:
+            loop.run_until_complete(self._runner.cleanup())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+        self._loop = None
+
+
+def _path(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"

@@ -1,0 +1,145 @@
+"""Notifications (clause 5.3, behaviour of clause 5.8.6, HTTP binding): what a subscriber's
+endpoint receives when a matching entity changes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from conformance_tests.client import JSONLD, attrs_path, entity_path
+from conformance_tests.conftest import Target
+from conformance_tests.receiver import NotificationReceiver
+from conformance_tests.subscription_support import (
+    Subscriptions,
+    fresh_type,
+    sensor,
+    subscription_body,
+)
+
+
+def test_creating_a_matching_entity_sends_a_notification(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    path = subscriptions.create(c, subscription_body(kind, uri))
+    entity = sensor(kind, speed=10)
+    c.create(entity)
+    [note] = receiver.wait_for(uri)
+    assert note.body["type"] == "Notification"
+    assert note.body["id"].startswith("urn:")
+    assert note.body["subscriptionId"] == path.rsplit("/", 1)[1]
+    assert "notifiedAt" in note.body
+    assert note.body["data"] == [entity]
+    assert (note.header("Content-Type") or "").startswith("application/json")
+    assert note.header("Link") is not None
+
+
+def test_an_update_notifies_with_the_new_value(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    subscriptions.create(c, subscription_body(kind, uri, notification={"format": "keyValues"}))
+    entity = sensor(kind, speed=10)
+    c.create(entity)
+    r = c.patch(attrs_path(entity["id"]), json={"speed": {"type": "Property", "value": 11}})
+    assert r.status == 204, r
+    notes = receiver.wait_for(uri, 2)
+    assert notes[1].body["data"][0]["speed"] == 11
+
+
+def test_q_decides_which_changes_notify(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    subscriptions.create(c, subscription_body(kind, uri, q="speed>50"))
+    c.create(sensor(kind, 1, speed=10))
+    c.create(sensor(kind, 2, speed=90))
+    [note] = receiver.wait_for(uri)
+    assert note.body["data"][0]["id"] == sensor(kind, 2)["id"]
+    time.sleep(0.2)
+    assert len(receiver.received(uri)) == 1
+
+
+def test_entity_deleted_trigger_notifies_the_deletion(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    subscriptions.create(c, subscription_body(kind, uri, notificationTrigger=["entityDeleted"]))
+    entity = sensor(kind, speed=1)
+    c.create(entity)
+    assert c.delete(entity_path(entity["id"])).status == 204
+    [note] = receiver.wait_for(uri)
+    assert note.body["data"][0]["id"] == entity["id"]
+
+
+def test_ld_json_endpoints_receive_the_context_in_the_body(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    subscriptions.create(
+        c, subscription_body(kind, uri, notification={"endpoint": {"uri": uri, "accept": JSONLD}})
+    )
+    c.create(sensor(kind, speed=1))
+    [note] = receiver.wait_for(uri)
+    assert "@context" in note.body
+    assert (note.header("Content-Type") or "").startswith(JSONLD)
+
+
+def test_a_subscription_is_not_notified_of_another_tenants_entities(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    mine = target.client(f"t{uuid.uuid4().hex[:12]}")
+    other = target.client(f"t{uuid.uuid4().hex[:12]}")
+    kind, uri = fresh_type(), receiver.endpoint()
+    subscriptions.create(mine, subscription_body(kind, uri))
+    other.create(sensor(kind, 1, speed=1))
+    mine.create(sensor(kind, 2, speed=1))
+    [note] = receiver.wait_for(uri)
+    assert note.body["data"][0]["id"] == sensor(kind, 2)["id"]
+    time.sleep(0.2)
+    assert len(receiver.received(uri)) == 1
+
+
+def test_a_failing_endpoint_shows_status_failed_and_counts_the_failure(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    receiver.answer(uri, 500)
+    path = subscriptions.create(c, subscription_body(kind, uri))
+    c.create(sensor(kind, speed=1))
+    receiver.wait_for(uri)
+    deadline = time.monotonic() + 15
+    while True:
+        shown = c.get(path).json()["notification"]
+        if shown.get("status") == "failed" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert shown["status"] == "failed"
+    assert shown["timesFailed"] >= 1
+    assert "lastFailure" in shown
+
+
+def test_a_successful_notification_is_counted(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    path = subscriptions.create(c, subscription_body(kind, uri))
+    c.create(sensor(kind, speed=1))
+    receiver.wait_for(uri)
+    deadline = time.monotonic() + 5
+    while True:
+        shown = c.get(path).json()["notification"]
+        if shown.get("timesSent") == 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert shown["timesSent"] == 1
+    assert shown["status"] == "ok"
+    assert "lastSuccess" in shown and "lastNotification" in shown
+
