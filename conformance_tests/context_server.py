@@ -6,29 +6,23 @@ Tests publish JSON-LD documents under a path, hand the URL to the broker (Link h
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import threading
 from typing import Any
 
 from aiohttp import web
 
+from conformance_tests.background_server import BackgroundServer
 
-class ContextServer:
+
+class ContextServer(BackgroundServer):
+    thread_name = "context-server"
+
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.port = 0
+        super().__init__(host)
         self.documents: dict[str, tuple[int, bytes, str]] = {}
         self.hits: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     def publish(
         self,
@@ -61,31 +55,5 @@ class ContextServer:
         status, raw, content_type = found
         return web.Response(status=status, body=raw, content_type=content_type)
 
-    def start(self) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((self.host, 0))
-            self.port = int(s.getsockname()[1])
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, self.host, self.port)
-        loop.run_until_complete(site.start())
-        self._runner = runner
-        self._thread = threading.Thread(target=loop.run_forever, name="context-server", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-        if self._runner is not None:
-            loop.run_until_complete(self._runner.cleanup())
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-        self._loop = None

@@ -7,9 +7,7 @@ path answer with an error status.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import threading
 import time
 import uuid
@@ -17,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from conformance_tests.background_server import BackgroundServer
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,14 @@ class Notification:
         return None
 
 
-class NotificationReceiver:
+class NotificationReceiver(BackgroundServer):
+    thread_name = "receiver"
+
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.port = 0
+        super().__init__(host)
         self._received: dict[str, list[Notification]] = {}
         self._status: dict[str, int] = {}
         self._cond = threading.Condition()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
 
     def endpoint(self) -> str:
         """The URL of a fresh path, so that tests never see each other's notifications."""
@@ -76,33 +74,8 @@ class NotificationReceiver:
             self._cond.notify_all()
         return web.Response(status=status)
 
-    def start(self) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((self.host, 0))
-            self.port = int(s.getsockname()[1])
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, self.host, self.port).start())
-        self._runner = runner
-        self._thread = threading.Thread(target=loop.run_forever, name="receiver", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-        if self._runner is not None:
-            loop.run_until_complete(self._runner.cleanup())
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-        self._loop = None
 
 
 def _path(url: str) -> str:
