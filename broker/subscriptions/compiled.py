@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass
 
 from broker.events import ChangeEvent
-from broker.query.ast import EntityQuery, GeoQuery, Q, TypeExpr, TypeName
+from broker.query.ast import EntityQuery, GeoQuery, Q, TypeExpr
 from broker.query.evaluate import matches
 from broker.query.geoq import parse_geoq
 from broker.query.scope import parse_scopeq
-from broker.query.types import parse_type_expression
+from broker.query.types import parse_type_expression, type_names
 from broker.subscriptions.changes import NO_CHANGES, AttributeChanges, attribute_changes
 from broker.subscriptions.qcodec import q_from_json
 from broker.subscriptions.record import SubscriptionRecord, expires_epoch
@@ -124,7 +124,7 @@ def compile_subscription(tenant: str, record: SubscriptionRecord) -> CompiledSub
         if "type" in selector:
             types = parse_type_expression(selector["type"])
             if keys is not None:
-                keys.update(_type_names(types))
+                keys.update(type_names(types))
         else:
             keys = None
         selectors.append(
@@ -172,12 +172,3 @@ def _geo(data: dict[str, object] | None) -> GeoQuery | None:
     return parse_geoq(
         str(data["georel"]), str(data["geometry"]), data["coordinates"], str(data["geoproperty"])
     )
-
-
-def _type_names(expr: TypeExpr) -> set[str]:
-    if isinstance(expr, TypeName):
-        return {expr.name}
-    out: set[str] = set()
-    for item in expr.items:
-        out |= _type_names(item)
-    return out
