@@ -188,13 +188,14 @@ class EntityService:
         entity_id: str,
         apply: Callable[[ExpandedEntity], tuple[ExpandedEntity, R]],
     ) -> R:
-        """Load, apply one update rule, write back, publish; returns what the rule reported."""
+        """Apply one update rule to the stored entity (the store reads and writes it in one
+        step), publish; returns what the rule reported."""
         async with self.lock(tenant, entity_id):
-            old = await self.get(tenant, entity_id)
-            new, outcome = apply(old)
-            if new is old:
-                return outcome
-            if not await self.store.replace_entity(tenant, new):
-                raise ResourceNotFound(f"entity '{entity_id}' not found", field="entityId")
-        self.bus.publish(ChangeEvent(tenant, "entityUpdated", entity_id, old, new))
+            modified = await self.store.modify_entity(tenant, entity_id, apply)
+        if modified is None:
+            await self.require_tenant(tenant)
+            raise ResourceNotFound(f"entity '{entity_id}' not found", field="entityId")
+        old, new, outcome = modified
+        if new is not old:
+            self.bus.publish(ChangeEvent(tenant, "entityUpdated", entity_id, old, new))
         return outcome

@@ -13,7 +13,10 @@ from broker.storage.base import (
     AttributeDetails,
     BatchOutcome,
     BatchWrite,
+    Change,
+    Modified,
     QueryPage,
+    R,
     Store,
     StoredSubscription,
     SubscriptionPage,
@@ -31,6 +34,7 @@ class TimedStore:
         self._get = h.labels("get_entity")
         self._create = h.labels("create_entity")
         self._replace = h.labels("replace_entity")
+        self._modify = h.labels("modify_entity")
         self._delete = h.labels("delete_entity")
         self._query = h.labels("query_entities")
         self._get_many = h.labels("get_entities")
@@ -74,6 +78,15 @@ class TimedStore:
             return await self.inner.replace_entity(tenant, entity)
         finally:
             self._replace.observe(time.perf_counter() - t0)
+
+    async def modify_entity(
+        self, tenant: str, entity_id: str, change: Change[R]
+    ) -> Modified[R] | None:
+        t0 = time.perf_counter()
+        try:
+            return await self.inner.modify_entity(tenant, entity_id, change)
+        finally:
+            self._modify.observe(time.perf_counter() - t0)
 
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
         t0 = time.perf_counter()

@@ -7,9 +7,9 @@ dicts. A write is acknowledged only once it is durable. Tenants: the default ten
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from broker.query.ast import EntityQuery
 from broker.types import ExpandedEntity
@@ -153,6 +153,17 @@ class SubscriptionStore(Protocol):
         tenant at most; ids that no longer exist are skipped."""
 
 
+R = TypeVar("R")
+
+Change = Callable[[ExpandedEntity], tuple[ExpandedEntity, R]]
+"""An update rule: the stored entity -> (the entity to store, what the rule reports). It
+returns its input itself when nothing changes, may raise to refuse, and may run more than
+once (on the same stored entity)."""
+
+Modified = tuple[ExpandedEntity, ExpandedEntity, R]
+"""(the entity before, the entity after, what the rule reported)."""
+
+
 class EntityStore(Protocol):
     """Entities per tenant, plus the hosted @context documents (shared by all tenants)."""
 
@@ -177,6 +188,14 @@ class EntityStore(Protocol):
 
     async def replace_entity(self, tenant: str, entity: ExpandedEntity) -> bool:
         """Overwrite the stored entity with the same id; False when there is none."""
+
+    async def modify_entity(
+        self, tenant: str, entity_id: str, change: Change[R]
+    ) -> Modified[R] | None:
+        """Read the entity, apply `change`, write the result back unless it is the entity
+        itself, as one step with respect to this store's other writes in this process
+        (callers still hold the entity's lock against batch read-then-write). None when the
+        entity does not exist; what `change` raises is raised."""
 
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
         """Remove and return the entity; None when there was none."""

@@ -21,8 +21,9 @@ from store_support import (
     with_json_value,
 )
 
+from broker.query.ast import AttrPath, Comparison, EntityQuery, TypeName, Value
 from broker.storage.base import DuplicateEntity, EntityStore, StoreError
-from broker.types import DEFAULT_TENANT
+from broker.types import DEFAULT_TENANT, ExpandedEntity
 
 AWKWARD_TENANTS = [
     "Madrid/Centro",
@@ -92,6 +93,72 @@ async def test_replace_of_unknown_entity_is_false_and_creates_nothing(
     assert await store.replace_entity(DEFAULT_TENANT, simple_entity("urn:ngsi-ld:T:x")) is False
     assert await store.get_entity(DEFAULT_TENANT, "urn:ngsi-ld:T:x") is None
     assert await store.count_entities(DEFAULT_TENANT) == 0
+
+
+async def test_modify_applies_the_rule_to_the_stored_entity_and_reports_both(
+    store: EntityStore,
+) -> None:
+    await store.create_entity(DEFAULT_TENANT, simple_entity("urn:ngsi-ld:V:1", speed=1))
+    replacement = simple_entity("urn:ngsi-ld:V:1", kind="Bus", speed=2)
+    seen: list[ExpandedEntity] = []
+
+    def change(old: ExpandedEntity) -> tuple[ExpandedEntity, str]:
+        seen.append(copy.deepcopy(old))
+        return replacement, "changed"
+
+    modified = await store.modify_entity(DEFAULT_TENANT, "urn:ngsi-ld:V:1", change)
+    assert modified is not None
+    old, new, outcome = modified
+    assert old == simple_entity("urn:ngsi-ld:V:1", speed=1) == seen[-1]
+    assert new == replacement and outcome == "changed"
+    assert await store.get_entity(DEFAULT_TENANT, "urn:ngsi-ld:V:1") == replacement
+    page = await store.query_entities(
+        DEFAULT_TENANT,
+        EntityQuery(types=TypeName(EX + "Bus"), q=Comparison(
+            AttrPath(EX + "speed"), "==", Value(2, "number"))),
+        limit=10,
+    )
+    assert [e["id"] for e in page.entities] == ["urn:ngsi-ld:V:1"]
+
+
+async def test_modify_of_unknown_entity_is_none_and_does_not_run_the_rule(
+    store: EntityStore,
+) -> None:
+    def change(old: ExpandedEntity) -> tuple[ExpandedEntity, None]:
+        raise AssertionError("the rule ran")
+
+    assert await store.modify_entity(DEFAULT_TENANT, "urn:ngsi-ld:T:x", change) is None
+    assert await store.get_entity(DEFAULT_TENANT, "urn:ngsi-ld:T:x") is None
+
+
+async def test_a_refusing_rule_changes_nothing_and_other_writes_still_happen(
+    store: EntityStore,
+) -> None:
+    await store.create_entity(DEFAULT_TENANT, simple_entity("urn:ngsi-ld:V:1", speed=1))
+
+    def refuse(old: ExpandedEntity) -> tuple[ExpandedEntity, None]:
+        raise LookupError("no such attribute")
+
+    results = await asyncio.gather(
+        store.modify_entity(DEFAULT_TENANT, "urn:ngsi-ld:V:1", refuse),
+        store.create_entity(DEFAULT_TENANT, simple_entity("urn:ngsi-ld:V:2")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], LookupError) and results[1] is None
+    assert await store.get_entity(DEFAULT_TENANT, "urn:ngsi-ld:V:1") == simple_entity(
+        "urn:ngsi-ld:V:1", speed=1
+    )
+    assert await store.get_entity(DEFAULT_TENANT, "urn:ngsi-ld:V:2") is not None
+
+
+async def test_a_rule_that_changes_nothing_writes_nothing(store: EntityStore) -> None:
+    entity = simple_entity("urn:ngsi-ld:V:1", speed=1)
+    await store.create_entity(DEFAULT_TENANT, entity)
+    modified = await store.modify_entity(
+        DEFAULT_TENANT, "urn:ngsi-ld:V:1", lambda old: (old, "same")
+    )
+    assert modified is not None and modified[0] is modified[1] and modified[2] == "same"
+    assert await store.get_entity(DEFAULT_TENANT, "urn:ngsi-ld:V:1") == entity
 
 
 async def test_delete_returns_the_entity_and_removes_it(store: EntityStore) -> None:

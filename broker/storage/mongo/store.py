@@ -38,10 +38,13 @@ from broker.storage.base import (
     AttributeDetails,
     BatchOutcome,
     BatchWrite,
+    Change,
     DuplicateEntity,
     DuplicateSubscription,
     MissingEntity,
+    Modified,
     QueryPage,
+    R,
     StoredSubscription,
     StoreError,
     SubscriptionPage,
@@ -200,6 +203,19 @@ class MongoStore:
         async with self._write():
             result = await self._entities(tenant).replace_one({"_id": doc["_id"]}, doc)
         return result.matched_count > 0
+
+    async def modify_entity(
+        self, tenant: str, entity_id: str, change: Change[R]
+    ) -> Modified[R] | None:
+        """A read, then a replace (the caller's entity lock keeps this process's writes to the
+        entity in order; writes from other replicas can still interleave)."""
+        old = await self.get_entity(tenant, entity_id)
+        if old is None:
+            return None
+        new, outcome = change(old)
+        if new is not old and not await self.replace_entity(tenant, new):
+            return None
+        return old, new, outcome
 
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
         async with self._write():
