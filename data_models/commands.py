@@ -13,8 +13,9 @@ from data_models.validate import validate
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
 
-def list_command(out: TextIO = sys.stdout) -> int:
+def list_command(out: TextIO | None = None) -> int:
     """One line per bundled model: type, subject, number of attributes."""
+    out = out or sys.stdout
     rows = [(m.type, m.subject, str(len(m.attributes))) for m in list_models()]
     header = ("TYPE", "SUBJECT", "ATTRIBUTES")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(2)]
@@ -24,9 +25,10 @@ def list_command(out: TextIO = sys.stdout) -> int:
 
 
 def show_command(
-    entity_type: str, part: str = "schema", out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    entity_type: str, part: str = "schema", out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
     """Print one part of a model: `schema`, `context`, `example` or `example-normalized`."""
+    out, err = out or sys.stdout, err or sys.stderr
     model = get_model(entity_type)
     if model is None:
         err.write(f"agora: no bundled model for type {entity_type} (see `agora models list`)\n")
@@ -41,8 +43,9 @@ def show_command(
     return EXIT_VALID
 
 
-def validate_command(path: str, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def validate_command(path: str, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Validate the entity or array of entities in a JSON file; one line per problem."""
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         document: Any = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
