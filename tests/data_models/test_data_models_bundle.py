@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 import socket
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from referencing.exceptions import Unresolvable
+from referencing.exceptions import Unresolvable, Unretrievable
 
 from data_models.keyvalues import to_key_values
 from data_models.registry import Model, get_model, list_models, schema_registry
 from data_models.validate import validate
 
+ROOT = Path(__file__).resolve().parents[2]
 CORE_CONTEXT = (
-    Path(__file__).resolve().parents[2] / "broker/jsonld/contexts/ngsi-ld-core-context-v1.8.jsonld"
+    ROOT / "broker/jsonld/contexts/ngsi-ld-core-context-v1.8.jsonld"
 )
 
 ISSUE_TYPES = {
@@ -67,9 +70,18 @@ def test_every_ref_resolves_from_the_bundle(model: Model) -> None:
 
 
 def test_a_ref_outside_the_bundle_is_refused_not_fetched() -> None:
-    resolver = schema_registry().resolver("https://smart-data-models.github.io/x/schema.json")
-    with pytest.raises(Unresolvable):
-        resolver.lookup("https://example.org/elsewhere.json#/definitions/thing")
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+              "$ref": "https://example.org/elsewhere.json#/definitions/thing"}
+    validator = Draft202012Validator(schema, registry=schema_registry())
+    with pytest.raises(Unresolvable) as refused:
+        validator.validate({})
+    # a failed attempt to fetch would chain an Unretrievable; a refusal does not
+    chain: list[BaseException] = []
+    error: BaseException | None = refused.value
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__
+    assert not any(isinstance(e, Unretrievable) for e in chain)
 
 
 @pytest.mark.parametrize("model", MODELS, ids=ids)
@@ -112,3 +124,19 @@ def test_schema_says_it_is_a_subset_and_describes_units(model: Model) -> None:
     assert "subset" in model.schema["description"]
     own = model.schema["allOf"][-1]["properties"]
     assert all("description" in spec for spec in own.values())
+
+
+def test_every_bundled_file_is_declared_package_data() -> None:
+    """What `importlib.resources` reads here must also be in the wheel."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = pyproject["tool"]["setuptools"]["package-data"]["data_models"]
+    package = ROOT / "data_models"
+    data_files = [
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*")
+        if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts
+    ]
+    assert any(name.endswith("schema.json") for name in data_files)
+    assert "NOTICE" in data_files
+    for name in data_files:
+        assert any(fnmatch(name, glob) for glob in globs), f"{name} would be left out of the wheel"
