@@ -7,7 +7,7 @@ the field (a path such as `location.coordinates[1]`) and says what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -59,10 +59,6 @@ def validate(entity: Any) -> list[Problem]:
             for field, message in _schema_problems(model, instance)
         )
     return sorted(set(problems), key=lambda p: (p.field, p.message))
-
-
-def validate_all(entities: Iterable[Any]) -> list[Problem]:
-    return [problem for entity in entities for problem in validate(entity)]
 
 
 @cache
