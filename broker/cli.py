@@ -81,6 +81,39 @@ def _settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace) -> int:
+    from data_models import commands
+
+    if args.models_command == "list":
+        return commands.list_command()
+    if args.models_command == "show":
+        return commands.show_command(args.type, args.part)
+    return commands.validate_command(args.file)
+
+
+def _add_models_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    models = sub.add_parser("models", help="the bundled Smart Data Models")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    models_sub.add_parser("list", help="list the bundled models (type, subject, attributes)")
+    show = models_sub.add_parser("show", help="print a model's schema, context or example")
+    show.add_argument("type", help="entity type, e.g. ParkingSpot")
+    part = show.add_mutually_exclusive_group()
+    part.add_argument("--context", dest="part", action="store_const", const="context",
+                      help="print the JSON-LD context")
+    part.add_argument("--example", dest="part", action="store_const", const="example",
+                      help="print the keyValues example")
+    part.add_argument("--example-normalized", dest="part", action="store_const",
+                      const="example-normalized", help="print the normalized example")
+    show.set_defaults(part="schema")
+    check = models_sub.add_parser(
+        "validate",
+        help="validate a JSON file of one entity or an array (normalized, concise or "
+        "keyValues); exit 0 valid, 1 invalid, 2 unreadable",
+    )
+    check.add_argument("file", help="path of the JSON file")
+    models.set_defaults(func=_models)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agora", description="Agora NGSI-LD context broker")
     parser.add_argument("--version", action="version", version=f"agora {__version__}")
@@ -101,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     show = sub.add_parser("settings", help="print every setting, its variable and default")
     show.set_defaults(func=_settings)
+    _add_models_parser(sub)
     return parser
 
 

@@ -16,6 +16,8 @@ LAYERS: dict[str, int] = {
     "broker.types": 0,
     "broker.metrics": 0,
     "broker.netguard": 0,
+    # imports nothing of broker (checked below), so any layer may use the bundled models
+    "data_models": 0,
     "broker.jsonld": 1,
     "broker.model": 1,
     "broker.query": 1,
