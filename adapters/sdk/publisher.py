@@ -60,6 +60,12 @@ class _Pending:
     entity: Mapping[str, Any]
     link: str | None
 
+    @property
+    def form(self) -> tuple[str | None, bool]:
+        """Entities of one request share this: the Link context, or inline @context, or
+        neither (the core context)."""
+        return self.link, "@context" in self.entity
+
 
 class _GiveUp(Exception):
     """The close deadline passed while the broker was still unavailable."""
@@ -187,11 +193,11 @@ class BatchPublisher:
             return
 
     async def _send(self, tenant: str, batch: list[_Pending]) -> None:
-        """One batch, split into runs of entities with the same Link context."""
+        """One batch, split into runs of entities sent the same way (`_Pending.form`)."""
         start = 0
         while start < len(batch):
             end = start
-            while end < len(batch) and batch[end].link == batch[start].link:
+            while end < len(batch) and batch[end].form == batch[start].form:
                 end += 1
             run = batch[start:end]
             outcome = await self._deliver(tenant, run)

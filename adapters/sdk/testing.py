@@ -121,10 +121,10 @@ class AgoraBroker:
         type: str,
         tenant: str | None = None,
         context: str | None = None,
-        timeout: float = 10.0,
+        within: float = 10.0,
     ) -> list[dict[str, Any]]:
-        """Poll until at least `count` entities of `type` exist; fail after `timeout`."""
-        deadline = time.monotonic() + timeout
+        """Poll until at least `count` entities of `type` exist; fail after `within` s."""
+        deadline = time.monotonic() + within
         found: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             found = await self.entities(type=type, tenant=tenant, context=context)
