@@ -6,10 +6,15 @@ import argparse
 import asyncio
 import gc
 import logging
+import signal
 import sys
+from typing import TYPE_CHECKING
 
 from broker import __version__
 from broker.settings import Settings, settings_table
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -41,6 +46,8 @@ def _serve(args: argparse.Namespace) -> int:
         loop = uvloop.new_event_loop()
     except ImportError:
         loop = asyncio.new_event_loop()
+    if args.adapters:
+        return _serve_with_adapters(app, settings, args, loop)
     web.run_app(
         app,
         host=settings.host,
@@ -52,6 +59,54 @@ def _serve(args: argparse.Namespace) -> int:
             __version__, settings.host, settings.port, settings.store,
         ),
     )
+    return 0
+
+
+def _serve_with_adapters(
+    app: web.Application,
+    settings: Settings,
+    args: argparse.Namespace,
+    loop: asyncio.AbstractEventLoop,
+) -> int:
+    """One process: the broker, and adapters publishing to it over loopback HTTP. On
+    SIGINT/SIGTERM the adapters stop and flush while the broker still listens."""
+    from aiohttp import web
+
+    from adapters.runtime import commands
+    from adapters.runtime.http import health_app
+
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::") else settings.host
+    own_url = f"http://{host}:{settings.port}"
+    try:
+        runtime = commands.configure_runtime(args.adapters, own_url, args.adapters_config)
+    except (LookupError, RuntimeError, ValueError) as exc:
+        print(f"agora: {exc}", file=sys.stderr)
+        return 2
+    app.add_subapp("/adapters/", health_app(runtime))
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        access_log = logging.getLogger("aiohttp.access") if settings.access_log else None
+        runner = web.AppRunner(app, access_log=access_log)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        logging.getLogger("agora").info(
+            "Agora %s serving NGSI-LD on http://%s:%s (store %s) with adapters %s",
+            __version__, settings.host, settings.port, settings.store,
+            ", ".join(args.adapters),
+        )
+        try:
+            async with commands.running(runtime):
+                await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        loop.run_until_complete(serve())
+    finally:
+        loop.close()
     return 0
 
 
@@ -114,6 +169,40 @@ def _add_models_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     models.set_defaults(func=_models)
 
 
+def _adapters(args: argparse.Namespace) -> int:
+    from adapters.runtime import commands
+
+    if args.adapters_command == "list":
+        return commands.list_command(as_json=args.json)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return commands.run_command(
+        args.names, args.broker, args.config, host=args.health_host, port=args.health_port
+    )
+
+
+def _add_adapters_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    adapters = sub.add_parser("adapters", help="southbound adapters (entry points agora.adapters)")
+    adapters_sub = adapters.add_subparsers(dest="adapters_command", required=True)
+    listing = adapters_sub.add_parser("list", help="installed adapters and their manifests")
+    listing.add_argument("--json", action="store_true", help="print the manifests as JSON")
+    run = adapters_sub.add_parser(
+        "run", help="run adapters against a broker until SIGINT/SIGTERM"
+    )
+    run.add_argument("names", nargs="+", metavar="NAME", help="adapter names")
+    run.add_argument("--broker", default="http://127.0.0.1:1026",
+                     help="NGSI-LD broker URL (default http://127.0.0.1:1026)")
+    run.add_argument("--config", help="TOML or JSON file: a table per adapter name, and "
+                     "[publish] for batching and retries")
+    run.add_argument("--health-host", default="127.0.0.1",
+                     help="address of /health and /metrics (default 127.0.0.1)")
+    run.add_argument("--health-port", type=int, default=9464,
+                     help="port of /health and /metrics (default 9464)")
+    run.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    adapters.set_defaults(func=_adapters)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agora", description="Agora NGSI-LD context broker")
     parser.add_argument("--version", action="version", version=f"agora {__version__}")
@@ -131,10 +220,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(AGORA_ALLOW_PRIVATE_URLS)",
     )
     serve.add_argument("--log-level", help="logging level (AGORA_LOG_LEVEL, default INFO)")
+    serve.add_argument("--adapters", nargs="+", metavar="NAME",
+                       help="also run these adapters in this process, publishing to it "
+                       "(health and metrics under /adapters/)")
+    serve.add_argument("--adapters-config", metavar="FILE",
+                       help="TOML or JSON configuration of the adapters")
     serve.set_defaults(func=_serve)
     show = sub.add_parser("settings", help="print every setting, its variable and default")
     show.set_defaults(func=_settings)
     _add_models_parser(sub)
+    _add_adapters_parser(sub)
     return parser
 
 

@@ -78,6 +78,26 @@ def test_broker_module_imports_only_its_own_or_lower_layers(path: Path) -> None:
             assert module == "broker.app", f"{module} imports the concrete store {imported}"
 
 
+ADAPTER_RUNNERS = ("broker.cli",)
+"""The one broker module that may import `adapters`: `agora adapters …` and
+`agora serve --adapters` start them (they still reach the broker over HTTP)."""
+
+
+@pytest.mark.parametrize("path", _python_files("broker"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_cli_of_the_broker_imports_adapters(path: Path) -> None:
+    module = _module_name(path)
+    if module in ADAPTER_RUNNERS:
+        return
+    for imported in _imports(path):
+        assert not imported.startswith("adapters"), f"{module} imports {imported}"
+
+
+def test_the_cli_imports_only_the_adapter_runtime() -> None:
+    imported = [i for i in _imports(ROOT / "broker" / "cli.py") if i.startswith("adapters")]
+    assert imported, "broker.cli runs adapters through adapters.runtime"
+    assert all(i.startswith("adapters.runtime") for i in imported), imported
+
+
 @pytest.mark.parametrize("package", ["adapters", "data_models", "conformance_tests"])
 def test_outer_packages_never_import_the_broker(package: str) -> None:
     for path in _python_files(package):

@@ -62,7 +62,7 @@ def test_a_toml_and_a_json_file_give_the_same_mapping(tmp_path: Path) -> None:
 
 def test_an_unreadable_config_file_says_which_file(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(ConfigError, match="bad.json is not valid json"):
+    with pytest.raises(ConfigError, match=r"bad\.json is not valid json"):
         read_config_file(tmp_path / "bad.json")
     with pytest.raises(ConfigError, match="cannot read"):
         read_config_file(tmp_path / "missing.toml")

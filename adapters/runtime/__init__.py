@@ -1,0 +1,1 @@
+"""Running adapters: `agora adapters list|run` and `agora serve --adapters`."""
