@@ -97,9 +97,13 @@ class AgoraBroker:
     async def entities(
         self, *, type: str, tenant: str | None = None, context: str | None = None
     ) -> list[dict[str, Any]]:
-        """Every entity of `type` (an expanded IRI, or a term of `context`, a URL)."""
+        """Every entity of `type` (an expanded IRI, or a term of `context`, a URL); none
+        while the tenant does not exist yet."""
         params = {"type": type, "limit": "1000"}
-        return list(await self._get(ENTITIES_PATH, params, tenant, context))
+        try:
+            return list(await self._get(ENTITIES_PATH, params, tenant, context))
+        except LookupError:
+            return []
 
     async def entity(
         self, entity_id: str, *, tenant: str | None = None, context: str | None = None
