@@ -52,6 +52,13 @@ async def _get(url: str, within: float = 15.0) -> tuple[int, str]:
             await asyncio.sleep(0.05)
 
 
+def _run_demo(broker_url: str, config: Path, health_port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([
+        agora_command(), "adapters", "run", "demo", "--broker", broker_url,
+        "--config", str(config), "--health-port", str(health_port), "--log-level", "WARNING",
+    ])
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> int:
     proc.send_signal(signal.SIGTERM)
     return proc.wait(15)
@@ -66,10 +73,7 @@ async def test_run_publishes_to_the_broker_and_reports_health_and_metrics(
         "[publish]\nflush_interval = 0.1\n"
     )
     port = free_port()
-    proc = subprocess.Popen([
-        agora_command(), "adapters", "run", "demo", "--broker", agora_broker.url,
-        "--config", str(config), "--health-port", str(port), "--log-level", "WARNING",
-    ])
+    proc = _run_demo(agora_broker.url, config, port)
     try:
         found = await agora_broker.wait_for_entities(3, type=WEATHER, tenant=agora_tenant)
         assert {e["id"] for e in found} == {f"urn:ngsi-ld:WeatherObserved:cli-{n}"
@@ -128,10 +132,7 @@ async def test_run_stopped_by_sigterm_delivers_what_it_had_buffered(
         "[publish]\nflush_interval = 3600\nbatch_size = 1000\n"
     )
     port = free_port()
-    proc = subprocess.Popen([
-        agora_command(), "adapters", "run", "demo", "--broker", agora_broker.url,
-        "--config", str(config), "--health-port", str(port), "--log-level", "WARNING",
-    ])
+    proc = _run_demo(agora_broker.url, config, port)
     try:
         await _wait_buffered(f"http://127.0.0.1:{port}/health", 3)
         assert await agora_broker.entities(type=WEATHER, tenant=agora_tenant) == []
