@@ -64,3 +64,14 @@ def test_a_manifest_with_a_wrong_member_names_it(tmp_path: Path) -> None:
         Manifest(name="Bad Name", version="1")
     with pytest.raises(ManifestError, match="cannot read"):
         Manifest.from_folder(tmp_path / "nowhere")
+
+
+def test_every_built_in_adapter_folder_has_a_manifest_and_is_registered() -> None:
+    root = Path(__file__).resolve().parents[2] / "adapters"
+    folders = [p for p in root.iterdir()
+               if p.is_dir() and p.name not in ("sdk", "runtime", "__pycache__")]
+    assert folders
+    installed = discover()
+    for folder in folders:
+        manifest = Manifest.from_folder(folder)
+        assert installed.get(manifest.name).manifest.version == manifest.version
