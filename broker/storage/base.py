@@ -102,11 +102,16 @@ class StoredSubscription:
     """A subscription as a store keeps it: `record`, the stored form the subscriptions
     package defines (names expanded; written by create/replace), and `stats`, its delivery
     counters (written apart by `save_subscription_stats`, so that a counter flush never
-    overwrites a concurrent update of the record). `stats` is {} until first saved."""
+    overwrites a concurrent update of the record). `stats` is {} until first saved.
+    `revision` changes at every create and replace (replicas compare it to see what
+    changed); `lease` is the time (epoch seconds) of the last notification slot claimed with
+    `claim_notification`, None before the first."""
 
     tenant: str
     record: dict[str, Any]
     stats: dict[str, Any]
+    revision: str = ""
+    lease: float | None = None
 
     @property
     def id(self) -> str:
@@ -145,6 +150,19 @@ class SubscriptionStore(Protocol):
 
     async def load_subscriptions(self) -> list[StoredSubscription]:
         """Every subscription of every tenant (read once at start-up)."""
+
+    async def subscription_revisions(self) -> dict[tuple[str, str], str]:
+        """The revision of every subscription of every tenant, by (tenant, id): cheap enough
+        to be polled every second by each replica."""
+
+    async def claim_notification(
+        self, tenant: str, subscription_id: str, now: float, interval: float
+    ) -> tuple[bool, float | None]:
+        """Atomically take the notification slot at `now` (epoch seconds) unless the last
+        one was taken less than `interval` seconds before; (taken, the lease afterwards),
+        lease None when the subscription is gone. Among replicas sharing the store, exactly
+        one takes each slot: periodic notifications are sent once, throttling holds across
+        processes and restarts."""
 
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]

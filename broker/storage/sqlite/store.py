@@ -324,6 +324,16 @@ class SqliteStore:
     async def load_subscriptions(self) -> list[StoredSubscription]:
         return await self.readers.run(subscription_rows.select_all)
 
+    async def subscription_revisions(self) -> dict[tuple[str, str], str]:
+        return await self.readers.run(subscription_rows.select_revisions)
+
+    async def claim_notification(
+        self, tenant: str, subscription_id: str, now: float, interval: float
+    ) -> tuple[bool, float | None]:
+        return await self.writer.submit(
+            lambda c: subscription_rows.claim(c, tenant, subscription_id, now, interval)
+        )
+
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]
     ) -> None:
