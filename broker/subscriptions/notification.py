@@ -41,12 +41,15 @@ _PREVIOUS = {
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """A notification to deliver: built by the worker that sends it, not on the write path."""
+    """A notification to deliver: built by the worker that sends it, not on the write path.
+    A change notification has the `event` and why it `fired`; a periodic one (timeInterval)
+    has neither and carries the matching `entities` as they are now."""
 
     sub: CompiledSubscription
-    event: ChangeEvent
-    fired: Fired
+    event: ChangeEvent | None
+    fired: Fired | None
     notified_at: str
+    entities: tuple[ExpandedEntity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,30 +81,13 @@ def notification_request(pending: Pending, terms: TermMap, link_url: str) -> Out
     params = record["notification"]
     endpoint = params["endpoint"]
     accept = endpoint.get("accept", "application/json")
-    entity = _entity_to_show(pending)
     opts = RenderOptions(
         form=params.get("format", "normalized"),
         sys_attrs=bool(params.get("sysAttrs")),
         lang=record.get("lang"),
         attrs=None if "attributes" not in params else frozenset(params["attributes"]),
     )
-    if pending.event.after is None:
-        item: dict[str, Any] = {
-            "id": pending.event.entity_id,
-            "type": _compact_types(entity, terms),
-            "deletedAt": pending.notified_at,
-        }
-        data: Any = [item]
-    elif accept == "application/geo+json":
-        data = {
-            "type": "FeatureCollection",
-            "features": [render_feature(entity, terms, opts, GEO_LOCATION)],
-        }
-    else:
-        rendered = render_entity(entity, terms, opts)
-        if params.get("showChanges") and pending.event.before is not None:
-            _add_previous(rendered, pending.event.before, pending.fired.changes.updated, terms)
-        data = [rendered]
+    data = _data(pending, accept, terms, opts)
     body: dict[str, Any] = {
         "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
         "type": "Notification",
@@ -121,27 +107,58 @@ def notification_request(pending: Pending, terms: TermMap, link_url: str) -> Out
     return Outbound(endpoint["uri"], orjson.dumps(body), headers)
 
 
+def _data(pending: Pending, accept: str, terms: TermMap, opts: RenderOptions) -> Any:
+    event, fired = pending.event, pending.fired
+    if event is None or fired is None:
+        if accept == "application/geo+json":
+            return {
+                "type": "FeatureCollection",
+                "features": [
+                    render_feature(e, terms, opts, GEO_LOCATION) for e in pending.entities
+                ],
+            }
+        return [render_entity(e, terms, opts) for e in pending.entities]
+    entity = _entity_to_show(pending.sub, event, fired, pending.notified_at)
+    if event.after is None:
+        item: dict[str, Any] = {
+            "id": event.entity_id,
+            "type": _compact_types(entity, terms),
+            "deletedAt": pending.notified_at,
+        }
+        return [item]
+    if accept == "application/geo+json":
+        return {
+            "type": "FeatureCollection",
+            "features": [render_feature(entity, terms, opts, GEO_LOCATION)],
+        }
+    rendered = render_entity(entity, terms, opts)
+    if pending.sub.record["notification"].get("showChanges") and event.before is not None:
+        _add_previous(rendered, event.before, fired.changes.updated, terms)
+    return [rendered]
+
+
 def _compact_types(entity: ExpandedEntity, terms: TermMap) -> str | list[str]:
     types = [terms.compact_iri(t) for t in entity.get("type", ())]
     return types[0] if len(types) == 1 else types
 
 
-def _entity_to_show(pending: Pending) -> ExpandedEntity:
+def _entity_to_show(
+    sub: CompiledSubscription, event: ChangeEvent, fired: Fired, notified_at: str
+) -> ExpandedEntity:
     """The entity after the change, with each deleted attribute as an NGSI-LD Null when the
     subscription listens to deletions of attributes."""
-    event = pending.event
     if event.after is None:
         assert event.before is not None
         return event.before
-    deleted = pending.fired.changes.deleted
-    if not deleted or "attributeDeleted" not in pending.sub.triggers or event.before is None:
+    deleted = fired.changes.deleted
+    if not deleted or "attributeDeleted" not in sub.triggers or event.before is None:
         return event.after
-    watched = pending.sub.watched
+    watched = sub.watched
     attrs = dict(event.after["attrs"])
     for name in deleted:
         if watched is None or name in watched:
             old = event.before["attrs"][name]
-            attrs[name] = [_null_instance(i, pending.notified_at) for i in old]
+            attrs[name] = [_null_instance(i, notified_at) for i in old]
     return {**event.after, "attrs": attrs}
 
 
