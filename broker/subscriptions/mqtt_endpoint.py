@@ -76,10 +76,10 @@ def mqtt_endpoint(endpoint: dict[str, Any]) -> MqttEndpoint:
     topic = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
     if not topic:
         raise BadMqttEndpoint(field, f"{uri!r} names no topic (mqtt://host:port/topic)")
-    if "+" in topic or "#" in topic:
+    if "+" in topic or "#" in uri:
         raise BadMqttEndpoint(field, f"the topic {topic!r} must not hold the wildcards + or #")
-    if parts.query or parts.fragment:
-        raise BadMqttEndpoint(field, f"{uri!r} must not have a query or a fragment")
+    if parts.query:
+        raise BadMqttEndpoint(field, f"{uri!r} must not have a query")
     info = {pair["key"]: pair["value"] for pair in endpoint.get("notifierInfo", ())}
     version = info.get(VERSION_KEY, DEFAULT_VERSION)
     if version not in VERSIONS:
