@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from conftest import USER_CONTEXT, BrokerFactory
 from mosquitto_support import PASSWORD, USER, Mosquitto, Subscriber, mosquitto_server, subscriber
-from test_subscription_end_to_end import API, create, patch_attrs, subscribe, vehicle
+from test_subscription_end_to_end import create, patch_attrs, subscribe, vehicle
 
 Client = TestClient[web.Request, web.Application]
 

@@ -1,6 +1,6 @@
 """The notifier (notifier.py) with the HTTP transport against real receivers on loopback
-ports: delivery, retries, failure counters, drops, and isolation of a healthy receiver from a dead one
-(connection refused) and a slow one (5 s answers)."""
+ports: delivery, retries, failure counters, drops, and isolation of a healthy receiver from
+a dead one (connection refused) and a slow one (5 s answers)."""
 
 from __future__ import annotations
 
