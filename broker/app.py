@@ -95,15 +95,11 @@ def create_app(settings: Settings) -> web.Application:
     http = HttpTransport(allow_private=settings.allow_private_urls)
     mqtt = MqttTransport(settings, metrics)
     transports: dict[str, Transport] = {"http": http, "https": http, "mqtt": mqtt, "mqtts": mqtt}
+    throttle = ThrottleLeases(store)
     notifier = Notifier(
-        settings,
-        builder.build,
-        stats,
-        metrics,
-        transports,
-        admit=ThrottleLeases(store).admit_throttled,
+        settings, builder.build, stats, metrics, transports, admit=throttle.admit_throttled
     )
-    matcher = Matcher(index, notifier.submit)
+    matcher = Matcher(index, notifier.submit, throttle=throttle)
     subscriptions = SubscriptionService(
         store, settings, entities.require_tenant, index, stats, on_removed=matcher.forget
     )
