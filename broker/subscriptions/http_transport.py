@@ -1,11 +1,11 @@
-"""Notifications over HTTP(S) (clause 6.3.x binding): a POST of the Notification, through one
-client session shared by every endpoint.
+"""Notifications over HTTP(S) (clause 6.3.x binding): a POST of the Notification through the
+notification client (http_client.py), whose keep-alive connections are pooled per origin.
 
-The session has no overall connection limit, so a receiver that holds connections open
-cannot starve the rest (the notifier bounds each endpoint's concurrency). Requests go
-through the guarded connector (broker.netguard): unless `allow_private_urls`, an endpoint
-host that resolves to a private, loopback or link-local address is refused at connection
-time too, so DNS cannot be re-pointed after the check at subscription time.
+The client has no overall connection limit, so a receiver that holds connections open
+cannot starve the rest (the notifier bounds each endpoint's concurrency). Unless
+`allow_private_urls`, an endpoint host that resolves to a private, loopback or link-local
+address is refused at connection time too, so DNS cannot be re-pointed after the check at
+subscription time.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
-from broker.netguard import guarded_connector
+from broker.netguard import UrlNotAllowed
+from broker.subscriptions.http_client import HttpClientError, NotificationHttpClient
 from broker.subscriptions.notification import Outbound
 
 log = logging.getLogger(__name__)
@@ -32,39 +31,29 @@ def origin_of(url: str) -> str:
 class HttpTransport:
     def __init__(self, *, allow_private: bool) -> None:
         self._allow_private = allow_private
-        self._session: aiohttp.ClientSession | None = None
+        self._client: NotificationHttpClient | None = None
 
     def queue_key(self, endpoint: dict[str, Any]) -> str:
         return origin_of(endpoint["uri"])
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(
-            connector=guarded_connector(allow_private=self._allow_private, limit=0),
-            trust_env=False,
-        )
+        self._client = NotificationHttpClient(allow_private=self._allow_private)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     async def send(self, outbound: Outbound, endpoint: dict[str, Any], seconds: float) -> bool:
-        session = self._session
-        if session is None:
+        client = self._client
+        if client is None:
             return False
         try:
-            async with session.post(
-                outbound.url,
-                data=outbound.body,
-                headers=outbound.headers,
-                timeout=aiohttp.ClientTimeout(total=seconds),
-                allow_redirects=False,
-            ) as response:
-                await response.read()
-                if 200 <= response.status < 300:
-                    return True
-                log.info("notification to %s answered %s", outbound.url, response.status)
-                return False
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            status = await client.post(outbound.url, outbound.body, outbound.headers, seconds)
+        except (HttpClientError, OSError, TimeoutError, UrlNotAllowed) as exc:
             log.info("notification to %s failed: %r", outbound.url, exc)
             return False
+        if 200 <= status < 300:
+            return True
+        log.info("notification to %s answered %s", outbound.url, status)
+        return False

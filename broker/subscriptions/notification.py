@@ -12,6 +12,7 @@ With `showChanges`, updated attributes carry their previous value (`previousValu
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,16 @@ _PREVIOUS = {
     "valueList": "previousValueList",
     "objectList": "previousObjectList",
 }
+
+
+_ID_PREFIX = f"urn:ngsi-ld:Notification:{uuid.uuid4().hex[:20]}"
+_ids = itertools.count(1)
+
+
+def next_notification_id() -> str:
+    """A notification id unique to this process run (a random prefix and a counter: a fresh
+    uuid4 per notification costs a getrandom call each)."""
+    return f"{_ID_PREFIX}{next(_ids):012x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +100,7 @@ def notification_request(pending: Pending, terms: TermMap, link_url: str) -> Out
     )
     data = _data(pending, accept, terms, opts)
     body: dict[str, Any] = {
-        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
+        "id": next_notification_id(),
         "type": "Notification",
         "subscriptionId": record["id"],
         "notifiedAt": pending.notified_at,
