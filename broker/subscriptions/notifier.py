@@ -60,11 +60,33 @@ class _Queued:
 
 
 @dataclass(slots=True)
+class _SchemeMetrics:
+    """The metrics of one endpoint scheme, their labels resolved once."""
+
+    sent: Any
+    failed: Any
+    dropped: Any
+    depth: Any
+    latency: Any
+
+    @classmethod
+    def of(cls, metrics: Metrics, scheme: str) -> _SchemeMetrics:
+        return cls(
+            metrics.notifications_sent.labels(scheme),
+            metrics.notifications_failed.labels(scheme),
+            metrics.notifications_dropped.labels(scheme),
+            metrics.notification_queue_depth.labels(scheme),
+            metrics.notification_latency.labels(scheme),
+        )
+
+
+@dataclass(slots=True)
 class EndpointQueue:
     origin: str
     scheme: str
     transport: Transport
     queue: asyncio.Queue[_Queued]
+    metrics: _SchemeMetrics
     workers: list[asyncio.Task[None]] = field(default_factory=list)
     dropped: int = 0
 
@@ -126,15 +148,19 @@ class Notifier:
             queue = self._open(key, scheme, transport)
         if not self._accepting or queue.queue.full():
             queue.dropped += 1
-            self._metrics.notifications_dropped.labels(queue.scheme).inc()
+            queue.metrics.dropped.inc()
             return False
         queue.queue.put_nowait(_Queued(pending, self._clock()))
-        self._metrics.notification_queue_depth.labels(queue.scheme).inc()
+        queue.metrics.depth.inc()
         return True
 
     def _open(self, key: str, scheme: str, transport: Transport) -> EndpointQueue:
         queue = EndpointQueue(
-            key, scheme, transport, asyncio.Queue(self._settings.notification_queue_size)
+            key,
+            scheme,
+            transport,
+            asyncio.Queue(self._settings.notification_queue_size),
+            _SchemeMetrics.of(self._metrics, scheme),
         )
         for _ in range(self._settings.notification_concurrency):
             queue.workers.append(asyncio.create_task(self._work(queue)))
@@ -164,7 +190,7 @@ class Notifier:
     async def _work(self, queue: EndpointQueue) -> None:
         while True:
             queued = await queue.queue.get()
-            self._metrics.notification_queue_depth.labels(queue.scheme).dec()
+            queue.metrics.depth.dec()
             try:
                 await self._deliver(queue, queued)
             except asyncio.CancelledError:
@@ -191,15 +217,14 @@ class Notifier:
         seconds = timeout / 1000 if timeout is not None else self._settings.notification_timeout
         ok = await self._send_with_retries(queue.transport, outbound, endpoint, seconds)
         self._stats.sent(sub.key, pending.notified_at, ok=ok)
-        labels = queue.scheme
         if ok:
-            self._metrics.notifications_sent.labels(labels).inc()
+            queue.metrics.sent.inc()
         else:
-            self._metrics.notifications_failed.labels(labels).inc()
+            queue.metrics.failed.inc()
             cooldown = endpoint.get("cooldown")
             if cooldown is not None:
                 self._cooling[sub.key] = self._clock() + cooldown / 1000
-        self._metrics.notification_latency.labels(labels).observe(self._clock() - queued.enqueued)
+        queue.metrics.latency.observe(self._clock() - queued.enqueued)
 
     async def _send_with_retries(
         self, transport: Transport, outbound: Outbound, endpoint: dict[str, Any], seconds: float
