@@ -70,24 +70,46 @@ class Outbound:
     headers: dict[str, str]
 
 
+class RenderedData:
+    """The serialised `data` of recent change notifications, so that the subscriptions that
+    show one change the same way (same @context, format, attributes, media type...) render
+    it once: ten subscriptions on one entity cost one rendering, not ten."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._entries: dict[tuple[Any, ...], tuple[ChangeEvent, bytes]] = {}
+
+    def get(self, key: tuple[Any, ...], event: ChangeEvent) -> bytes | None:
+        found = self._entries.get(key)
+        return found[1] if found is not None and found[0] is event else None
+
+    def put(self, key: tuple[Any, ...], event: ChangeEvent, data: bytes) -> None:
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[key] = (event, data)
+
+
 class NotificationBuilder:
     def __init__(self, resolver: ContextResolver, base_url: Callable[[], str]) -> None:
         """`base_url` gives the broker's own URL, for Link headers naming a context it hosts."""
         self._resolver = resolver
         self._base_url = base_url
+        self._rendered = RenderedData()
 
     async def build(self, pending: Pending) -> Outbound:
         record = pending.sub.record
         context = record.get("jsonldContext", record.get("@context"))
         terms = await self._resolver.resolve(context)
-        return notification_request(pending, terms, self._link_url(terms))
+        return notification_request(pending, terms, self._link_url(terms), self._rendered)
 
     def _link_url(self, terms: TermMap) -> str:
         url = terms.link_url
         return self._base_url().rstrip("/") + url if url.startswith("/") else url
 
 
-def notification_request(pending: Pending, terms: TermMap, link_url: str) -> Outbound:
+def notification_request(
+    pending: Pending, terms: TermMap, link_url: str, rendered: RenderedData | None = None
+) -> Outbound:
     record = pending.sub.record
     params = record["notification"]
     endpoint = params["endpoint"]
@@ -98,7 +120,7 @@ def notification_request(pending: Pending, terms: TermMap, link_url: str) -> Out
         lang=record.get("lang"),
         attrs=None if "attributes" not in params else frozenset(params["attributes"]),
     )
-    data = _data(pending, accept, terms, opts)
+    data = _serialised_data(pending, accept, terms, opts, rendered)
     body: dict[str, Any] = {
         "id": next_notification_id(),
         "type": "Notification",
@@ -116,6 +138,34 @@ def notification_request(pending: Pending, terms: TermMap, link_url: str) -> Out
     for pair in endpoint.get("receiverInfo", ()):
         headers[pair["key"]] = pair["value"]
     return Outbound(endpoint["uri"], orjson.dumps(body), headers)
+
+
+def _serialised_data(
+    pending: Pending,
+    accept: str,
+    terms: TermMap,
+    opts: RenderOptions,
+    rendered: RenderedData | None,
+) -> orjson.Fragment:
+    event = pending.event
+    if rendered is None or event is None:
+        return orjson.Fragment(orjson.dumps(_data(pending, accept, terms, opts)))
+    sub = pending.sub
+    key = (
+        id(event),
+        id(terms),
+        opts,
+        accept,
+        bool(sub.record["notification"].get("showChanges")),
+        "attributeDeleted" in sub.triggers,
+        sub.watched,
+        pending.notified_at,
+    )
+    data = rendered.get(key, event)
+    if data is None:
+        data = orjson.dumps(_data(pending, accept, terms, opts))
+        rendered.put(key, event, data)
+    return orjson.Fragment(data)
 
 
 def _data(pending: Pending, accept: str, terms: TermMap, opts: RenderOptions) -> Any:
