@@ -92,7 +92,9 @@ class Settings:
         "and counted in `agora_notifications_dropped`.",
     )
     notification_concurrency: int = _setting(
-        4, "Notifications in flight at once per endpoint (scheme, host, port)."
+        16,
+        "Notifications in flight at once per endpoint (HTTP: scheme, host, port; MQTT: one "
+        "connection), each on its own keep-alive connection for HTTP.",
     )
     notification_drain_timeout: float = _setting(
         5.0, "Seconds a graceful shutdown waits for queued notifications to be delivered."
