@@ -179,6 +179,11 @@ class TimedStore:
     ) -> tuple[bool, float | None]:
         return await self.inner.claim_notification(tenant, subscription_id, now, interval)
 
+    async def add_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        await self.inner.add_subscription_stats(updates)
+
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]
     ) -> None:

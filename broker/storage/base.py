@@ -118,6 +118,29 @@ class StoredSubscription:
         return str(self.record["id"])
 
 
+COUNTS = ("timesSent", "timesFailed")
+LAST_TIMES = ("lastNotification", "lastSuccess", "lastFailure")
+
+
+def add_counters(stored: dict[str, Any], added: dict[str, Any]) -> dict[str, Any]:
+    """Delivery counters (NotificationParams members) `stored` plus `added`, as
+    `add_subscription_stats` defines it. DateTimes share one format, so text order is time
+    order."""
+    out = dict(stored)
+    for name in COUNTS:
+        if name in added or name in stored:
+            out[name] = int(stored.get(name, 0)) + int(added.get(name, 0))
+    for name in LAST_TIMES:
+        times = [t for t in (stored.get(name), added.get(name)) if t is not None]
+        if times:
+            out[name] = max(times)
+    if "status" in added and added.get("lastNotification", "") >= stored.get(
+        "lastNotification", ""
+    ):
+        out["status"] = added["status"]
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class SubscriptionPage:
     """One page of a tenant's subscriptions, ordered by id, and how many it has in all."""
@@ -163,6 +186,16 @@ class SubscriptionStore(Protocol):
         lease None when the subscription is gone. Among replicas sharing the store, exactly
         one takes each slot: periodic notifications are sent once, throttling holds across
         processes and restarts."""
+
+    async def add_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        """Add to the stats of each (tenant, subscription id, counters): `timesSent` and
+        `timesFailed` are added to the stored ones, `lastNotification`, `lastSuccess` and
+        `lastFailure` become the later of the stored and the given, `status` the given one
+        when its `lastNotification` is the later. Atomic per subscription, so replicas can add
+        concurrently; one transaction (SQLite) or one bulk write per tenant (MongoDB); ids
+        that no longer exist are skipped."""
 
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]

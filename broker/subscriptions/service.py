@@ -3,8 +3,8 @@
 The store holds the subscriptions; this process also keeps every one compiled in a
 `SubscriptionIndex` for the matcher and the scheduler, loaded at start (sync.py), kept in
 step by each operation here and, for other replicas' operations, by polling the store.
-Delivery counters come from the in-memory `StatsBook` (fresher than the store's copy, which
-is written periodically).
+Delivery counters are the store's (the sum of every replica's flushed notifications) plus
+this process's not yet flushed (`StatsBook`).
 """
 
 from __future__ import annotations

@@ -42,8 +42,7 @@ class SubscriptionSync:
     async def load(self) -> None:
         """Load and compile every stored subscription."""
         for stored in await self._store.load_subscriptions():
-            if self._put(stored):
-                self._stats.load((stored.tenant, stored.id), stored.stats)
+            self._put(stored)
         log.info("subscriptions loaded: %d", len(self._index))
 
     def _put(self, stored: StoredSubscription) -> bool:

@@ -169,3 +169,36 @@ async def test_claiming_a_missing_subscription_is_refused(subs: Store) -> None:
         False,
         None,
     )
+
+
+async def test_added_stats_sum_the_counts_and_keep_the_latest_times(subs: Store) -> None:
+    sid = record(1)["id"]
+    await subs.create_subscription(DEFAULT_TENANT, record(1))
+    await subs.add_subscription_stats([(DEFAULT_TENANT, sid, {
+        "timesSent": 3, "timesFailed": 1, "status": "ok",
+        "lastNotification": "2026-01-01T00:00:03.000Z", "lastSuccess": "2026-01-01T00:00:03.000Z",
+        "lastFailure": "2026-01-01T00:00:01.000Z",
+    })])
+    # another replica's flush, with an older last notification
+    await subs.add_subscription_stats([(DEFAULT_TENANT, sid, {
+        "timesSent": 2, "timesFailed": 2, "status": "failed",
+        "lastNotification": "2026-01-01T00:00:02.000Z",
+        "lastFailure": "2026-01-01T00:00:02.000Z",
+    }), (DEFAULT_TENANT, record(9)["id"], {"timesSent": 1})])
+    found = await subs.get_subscription(DEFAULT_TENANT, sid)
+    assert found is not None
+    assert found.stats == {
+        "timesSent": 5, "timesFailed": 3, "status": "ok",
+        "lastNotification": "2026-01-01T00:00:03.000Z",
+        "lastSuccess": "2026-01-01T00:00:03.000Z",
+        "lastFailure": "2026-01-01T00:00:02.000Z",
+    }
+    await subs.add_subscription_stats([(DEFAULT_TENANT, sid, {
+        "timesSent": 1, "timesFailed": 1, "status": "failed",
+        "lastNotification": "2026-01-01T00:00:04.000Z",
+        "lastFailure": "2026-01-01T00:00:04.000Z",
+    })])
+    found = await subs.get_subscription(DEFAULT_TENANT, sid)
+    assert found is not None
+    assert (found.stats["timesSent"], found.stats["status"]) == (6, "failed")
+    assert await subs.get_subscription(DEFAULT_TENANT, record(9)["id"]) is None

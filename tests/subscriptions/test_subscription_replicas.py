@@ -26,6 +26,7 @@ ENV = {
     "AGORA_ALLOW_PRIVATE_URLS": "true",
     "AGORA_LOG_LEVEL": "WARNING",
     "AGORA_NOTIFICATION_RETRIES": "0",
+    "AGORA_SUBSCRIPTION_STATS_FLUSH_INTERVAL": "0.2",
 }
 SYNC_WITHIN = 3.0
 """Seconds allowed for a change on one replica to reach the other (sync every 0.5 s)."""
@@ -125,3 +126,27 @@ def test_a_periodic_subscription_is_notified_once_per_interval(
     time.sleep(4.2)
     sent = len(receiver.received(uri)) - start
     assert 3 <= sent <= 5, f"{sent} notifications in 4.2 s at one per second"
+
+
+def test_delivery_counters_add_up_what_both_replicas_sent(
+    replicas: tuple[Client, Client], receiver: NotificationReceiver
+) -> None:
+    a, b = replicas
+    kind, uri = fresh_type(), receiver.endpoint()
+    path = create_subscription(
+        a, subscription_body(kind, uri, notificationTrigger=["entityCreated"])
+    )
+    until_notified(b, receiver, uri, kind)
+    time.sleep(0.3)
+    from_b = len(receiver.received(uri))
+    for n in range(3):
+        r = a.post("/ngsi-ld/v1/entities", json=sensor(kind, f"a{n}", level=n))
+        assert r.status == 201
+    receiver.wait_for(uri, from_b + 3)
+    deadline = time.monotonic() + 5
+    while True:
+        shown = [c.get(path).json()["notification"]["timesSent"] for c in (a, b)]
+        if shown == [from_b + 3] * 2:
+            break
+        assert time.monotonic() < deadline, f"timesSent {shown}, {from_b + 3} sent"
+        time.sleep(0.1)

@@ -36,6 +36,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from broker.query.ast import EntityQuery
 from broker.settings import Settings
 from broker.storage.base import (
+    COUNTS,
+    LAST_TIMES,
     AttributeDetails,
     BatchOutcome,
     BatchWrite,
@@ -374,6 +376,37 @@ class MongoStore:
             return False, None
         lease = doc.get("lease")
         return False, None if lease is None else float(lease)
+
+    async def add_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        by_tenant: dict[str, list[UpdateOne]] = {}
+        for tenant, subscription_id, added in updates:
+            change: dict[str, Any] = {}
+            counts = {f"stats.{n}": int(added[n]) for n in COUNTS if n in added}
+            if counts:
+                change["$inc"] = counts
+            latest = {f"stats.{n}": added[n] for n in LAST_TIMES if added.get(n) is not None}
+            if latest:
+                change["$max"] = latest
+            if change:
+                by_tenant.setdefault(tenant, []).append(
+                    UpdateOne({"_id": subscription_id}, change)
+                )
+            if "status" in added and added.get("lastNotification") is not None:
+                # the status of the later notification: set only where none is later
+                by_tenant.setdefault(tenant, []).append(
+                    UpdateOne(
+                        {
+                            "_id": subscription_id,
+                            "stats.lastNotification": {"$lte": added["lastNotification"]},
+                        },
+                        {"$set": {"stats.status": added["status"]}},
+                    )
+                )
+        async with self._write():
+            for tenant, requests in by_tenant.items():
+                await self._subscriptions(tenant).bulk_write(requests, ordered=True)
 
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]

@@ -27,6 +27,7 @@ from broker.storage.base import (
     StoreError,
     SubscriptionPage,
     TypeDetails,
+    add_counters,
     distinct_ids,
 )
 from broker.storage.sqlite import discovery
@@ -333,6 +334,15 @@ class SqliteStore:
         return await self.writer.submit(
             lambda c: subscription_rows.claim(c, tenant, subscription_id, now, interval)
         )
+
+    async def add_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        if updates:
+            batch = list(updates)
+            await self.writer.submit(
+                lambda c: subscription_rows.add_stats(c, batch, add_counters)
+            )
 
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]

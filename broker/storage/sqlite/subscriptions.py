@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -145,3 +145,23 @@ def claim(
         "SELECT lease FROM subscriptions WHERE tenant = ? AND id = ?", (tenant, subscription_id)
     ).fetchone()
     return False, None if row is None else row[0]
+
+
+def add_stats(
+    conn: sqlite3.Connection,
+    updates: Sequence[tuple[str, str, dict[str, Any]]],
+    merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+) -> None:
+    """Add counters to the stored ones, in the writer's transaction (so another process
+    adding at the same time waits for it)."""
+    for tenant, subscription_id, delta in updates:
+        row = conn.execute(
+            "SELECT stats FROM subscriptions WHERE tenant = ? AND id = ?",
+            (tenant, subscription_id),
+        ).fetchone()
+        if row is None:
+            continue
+        conn.execute(
+            "UPDATE subscriptions SET stats = ? WHERE tenant = ? AND id = ?",
+            (_dumps(merge(orjson.loads(row[0]), delta)), tenant, subscription_id),
+        )
