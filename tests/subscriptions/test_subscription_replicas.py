@@ -150,3 +150,25 @@ def test_delivery_counters_add_up_what_both_replicas_sent(
             break
         assert time.monotonic() < deadline, f"timesSent {shown}, {from_b + 3} sent"
         time.sleep(0.1)
+
+
+def test_throttling_holds_across_replicas(
+    replicas: tuple[Client, Client], receiver: NotificationReceiver
+) -> None:
+    a, b = replicas
+    kind, uri, probe = fresh_type(), receiver.endpoint(), receiver.endpoint()
+    created = ["entityCreated"]
+    create_subscription(
+        a, subscription_body(kind, uri, notificationTrigger=created, throttling=5)
+    )
+    # made after it, the probe reaches B no sooner: once it fires there, both are known
+    create_subscription(a, subscription_body(kind, probe, notificationTrigger=created))
+    until_notified(b, receiver, probe, kind)
+    receiver.wait_for(uri, 1)
+    for n in range(3):
+        for client in (a, b):
+            entity = sensor(kind, f"t{n}-{client.port}", level=n)
+            r = client.post("/ngsi-ld/v1/entities", json=entity)
+            assert r.status == 201
+    time.sleep(1.0)
+    assert len(receiver.received(uri)) == 1
