@@ -77,16 +77,18 @@ class RenderedData:
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
-        self._entries: dict[tuple[Any, ...], tuple[ChangeEvent, bytes]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[ChangeEvent, TermMap, bytes]] = {}
 
-    def get(self, key: tuple[Any, ...], event: ChangeEvent) -> bytes | None:
+    def get(self, key: tuple[Any, ...], event: ChangeEvent, terms: TermMap) -> bytes | None:
         found = self._entries.get(key)
-        return found[1] if found is not None and found[0] is event else None
+        if found is None or found[0] is not event or found[1] is not terms:
+            return None  # the key holds ids: an entry counts only for the very same objects
+        return found[2]
 
-    def put(self, key: tuple[Any, ...], event: ChangeEvent, data: bytes) -> None:
+    def put(self, key: tuple[Any, ...], event: ChangeEvent, terms: TermMap, data: bytes) -> None:
         if len(self._entries) >= self._size:
             self._entries.clear()
-        self._entries[key] = (event, data)
+        self._entries[key] = (event, terms, data)
 
 
 class NotificationBuilder:
@@ -161,10 +163,10 @@ def _serialised_data(
         sub.watched,
         pending.notified_at,
     )
-    data = rendered.get(key, event)
+    data = rendered.get(key, event, terms)
     if data is None:
         data = orjson.dumps(_data(pending, accept, terms, opts))
-        rendered.put(key, event, data)
+        rendered.put(key, event, terms, data)
     return orjson.Fragment(data)
 
 
