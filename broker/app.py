@@ -24,12 +24,17 @@ from broker.services.purge import PurgeService
 from broker.services.timed_store import TimedStore
 from broker.settings import Settings
 from broker.storage.base import Store
+from broker.subscriptions.http_transport import HttpTransport
 from broker.subscriptions.index import SubscriptionIndex
+from broker.subscriptions.leases import ThrottleLeases
 from broker.subscriptions.matcher import Matcher
+from broker.subscriptions.mqtt_transport import MqttTransport
 from broker.subscriptions.notification import NotificationBuilder
-from broker.subscriptions.notifier import HttpNotifier
+from broker.subscriptions.notifier import Notifier, Transport
+from broker.subscriptions.scheduler import PeriodicScheduler
 from broker.subscriptions.service import SubscriptionService
 from broker.subscriptions.stats import StatsBook
+from broker.subscriptions.sync import SubscriptionSync
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +72,9 @@ class SubscriptionParts:
     bus: EventBus
     service: SubscriptionService
     matcher: Matcher
-    notifier: HttpNotifier
+    notifier: Notifier
+    scheduler: PeriodicScheduler
+    sync: SubscriptionSync
     stats: StatsBook
     store: Store
 
@@ -85,11 +92,21 @@ def create_app(settings: Settings) -> web.Application:
     index = SubscriptionIndex()
     stats = StatsBook()
     builder = NotificationBuilder(resolver, lambda: public_base_url(settings))
-    notifier = HttpNotifier(settings, builder.build, stats, metrics)
-    matcher = Matcher(index, notifier.submit)
+    http = HttpTransport(allow_private=settings.allow_private_urls)
+    mqtt = MqttTransport(settings, metrics)
+    transports: dict[str, Transport] = {"http": http, "https": http, "mqtt": mqtt, "mqtts": mqtt}
+    throttle = ThrottleLeases(store)
+    notifier = Notifier(
+        settings, builder.build, stats, metrics, transports, admit=throttle.admit_throttled
+    )
+    matcher = Matcher(index, notifier.submit, throttle=throttle)
     subscriptions = SubscriptionService(
         store, settings, entities.require_tenant, index, stats, on_removed=matcher.forget
     )
+    scheduler = PeriodicScheduler(
+        store, index, notifier.submit, metrics, page_size=settings.page_size_max
+    )
+    sync = SubscriptionSync(store, index, stats, on_removed=matcher.forget)
     state = AppState(
         settings=settings,
         store=store,
@@ -106,7 +123,9 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.max_body_bytes, middlewares=[make_middleware(metrics)]
     )
     app[STATE] = state
-    app[SUBSCRIPTION_PARTS] = SubscriptionParts(bus, subscriptions, matcher, notifier, stats, store)
+    app[SUBSCRIPTION_PARTS] = SubscriptionParts(
+        bus, subscriptions, matcher, notifier, scheduler, sync, stats, store
+    )
     add_routes(app)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_resolver_ctx)
@@ -131,21 +150,29 @@ async def _resolver_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _subscriptions_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Load the subscriptions, start the notifier and listen to changes; at shutdown stop
-    listening, deliver what is queued (for at most notification_drain_timeout), then write
-    the delivery counters."""
+    """Load the subscriptions, start the notifier, listen to changes, run the periodic
+    scheduler and follow other replicas' changes in the store; at shutdown stop all that,
+    deliver what is queued (for at most notification_drain_timeout), then write the
+    delivery counters."""
     parts = app[SUBSCRIPTION_PARTS]
     settings = app[STATE].settings
-    await parts.service.start()
+    await parts.sync.load()
     await parts.notifier.start()
     parts.bus.subscribe(parts.matcher.on_change)
-    flusher = asyncio.create_task(_flush_stats(parts, settings.subscription_stats_flush_interval))
+    tasks = [
+        asyncio.create_task(_flush_stats(parts, settings.subscription_stats_flush_interval)),
+        asyncio.create_task(parts.scheduler.run()),
+        asyncio.create_task(parts.sync.run(settings.subscription_sync_interval)),
+    ]
     yield
     parts.bus.unsubscribe(parts.matcher.on_change)
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await parts.scheduler.close()
     await parts.notifier.close()
-    flusher.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await flusher
     await parts.stats.flush(parts.store)
     log.info("notifications drained, delivery counters saved")
 

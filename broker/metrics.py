@@ -69,3 +69,18 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.mqtt_connections = Gauge(
+            "agora_mqtt_connections",
+            "Open MQTT connections the notifier publishes through.",
+            registry=self.registry,
+        )
+        self.mqtt_connect_failures = Counter(
+            "agora_mqtt_connect_failures",
+            "Failed attempts to connect to an MQTT server for notifications.",
+            registry=self.registry,
+        )
+        self.periodic_notifications = Counter(
+            "agora_periodic_notifications",
+            "Periodic (timeInterval) notifications this process claimed and queued.",
+            registry=self.registry,
+        )

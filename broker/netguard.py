@@ -6,7 +6,8 @@ cloud metadata (169.254.169.254) or anything else on the private network (SSRF).
 
 What is covered:
 
-- `check_public_url` accepts only http/https URLs with a host, resolves the host with the
+- `check_public_url` accepts only http/https URLs (or the schemes a caller names: the
+  notifier also takes mqtt/mqtts) with a host, resolves the host with the
   event loop's `getaddrinfo` and refuses the URL if *any* address is not publicly routable:
   private, loopback, link-local, shared (100.64/10), reserved, multicast, unspecified, and
   IPv6 forms that embed such an IPv4 address (IPv4-mapped, 6to4, NAT64 64:ff9b::/96, Teredo).
@@ -15,6 +16,9 @@ What is covered:
 - `PublicOnlyResolver` / `guarded_connector` close the DNS-rebinding window between the check
   and the connection: the connector resolves through the same rule, so the addresses the
   socket connects to are the checked ones, whatever the DNS answers the second time.
+- `public_address` resolves a host by the same rule and gives the address to connect to, for
+  clients that do not go through aiohttp (the MQTT notifier connects to that address, so the
+  same holds for plain MQTT; over TLS it connects by name, for the certificate check).
 - Redirects are not followed by the connector; a caller that follows them must check every
   hop with `check_public_url` (the context fetcher does).
 
@@ -40,6 +44,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
+DEFAULT_PORTS = {"http": 80, "https": 443, "mqtt": 1883, "mqtts": 8883}
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SHARED = ipaddress.IPv4Network("100.64.0.0/10")
@@ -89,32 +94,42 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
     return None
 
 
-def _split(url: str) -> tuple[str, int]:
+def _split(url: str, schemes: frozenset[str]) -> tuple[str, int]:
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
         raise UrlNotAllowed(f"{url!r} is not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
-    if scheme not in ALLOWED_SCHEMES:
-        raise UrlNotAllowed(f"{url!r}: only http and https URLs may be fetched")
+    if scheme not in schemes:
+        raise UrlNotAllowed(f"{url!r}: only {' and '.join(sorted(schemes))} URLs may be used")
     if not parts.hostname:
         raise UrlNotAllowed(f"{url!r} has no host")
     if port is None:
-        port = 443 if scheme == "https" else 80
+        port = DEFAULT_PORTS.get(scheme, 80)
     return parts.hostname, port
 
 
-async def check_public_url(url: str, *, allow_private: bool) -> None:
-    """Raise `UrlNotAllowed` unless `url` is http(s) and every address of its host is public.
+async def check_public_url(
+    url: str, *, allow_private: bool, schemes: frozenset[str] = ALLOWED_SCHEMES
+) -> None:
+    """Raise `UrlNotAllowed` unless `url` has one of `schemes` (http, https) and every address
+    of its host is public.
 
     With `allow_private` only the scheme and host are checked (no DNS lookup). A host that
     does not resolve raises `OSError` (`socket.gaierror`) from `getaddrinfo`, so callers can
     tell a policy refusal from a lookup failure.
     """
-    host, port = _split(url)
+    host, port = _split(url, schemes)
     if allow_private:
         return
+    await public_address(host, port)
+
+
+async def public_address(host: str, port: int) -> str:
+    """The address to connect to for `host`: raise `UrlNotAllowed` when any of its addresses
+    is not public (`OSError` when it does not resolve)."""
+    url = f"{host}:{port}"
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
     except ValueError:
@@ -123,7 +138,7 @@ async def check_public_url(url: str, *, allow_private: bool) -> None:
         reason = address_refusal(literal)
         if reason is not None:
             raise UrlNotAllowed(f"{url!r} is not allowed: {reason}")
-        return
+        return host
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     if not infos:
@@ -132,6 +147,7 @@ async def check_public_url(url: str, *, allow_private: bool) -> None:
         reason = address_refusal(ipaddress.ip_address(_strip_scope(str(info[4][0]))))
         if reason is not None:
             raise UrlNotAllowed(f"{url!r} is not allowed: {host} resolves to {reason}")
+    return _strip_scope(str(infos[0][4][0]))
 
 
 def _strip_scope(host: str) -> str:

@@ -92,10 +92,28 @@ class Settings:
         "and counted in `agora_notifications_dropped`.",
     )
     notification_concurrency: int = _setting(
-        4, "Notifications in flight at once per endpoint (scheme, host, port)."
+        16,
+        "Notifications in flight at once per endpoint (HTTP: scheme, host, port; MQTT: one "
+        "connection), each on its own keep-alive connection for HTTP.",
     )
     notification_drain_timeout: float = _setting(
         5.0, "Seconds a graceful shutdown waits for queued notifications to be delivered."
+    )
+    mqtt_keepalive: int = _setting(
+        60, "Seconds between MQTT keep-alive pings on an idle notification connection."
+    )
+    mqtt_reconnect_backoff: float = _setting(
+        0.5,
+        "Seconds before an MQTT notification connection that failed to connect is tried "
+        "again; doubled after each failure up to `mqtt_reconnect_backoff_max`.",
+    )
+    mqtt_reconnect_backoff_max: float = _setting(
+        30.0, "Longest wait between two connect attempts to one MQTT server."
+    )
+    subscription_sync_interval: float = _setting(
+        0.5,
+        "Seconds between two looks at the store for subscriptions created, changed or "
+        "deleted by another broker replica sharing it.",
     )
     subscription_stats_flush_interval: float = _setting(
         5.0,

@@ -143,3 +143,66 @@ def test_a_successful_notification_is_counted(
     assert shown["status"] == "ok"
     assert "lastSuccess" in shown and "lastNotification" in shown
 
+
+
+def test_a_periodic_subscription_notifies_the_current_state_every_time_interval(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    c.create(sensor(kind, 1, speed=1))
+    c.create(sensor(kind, 2, speed=2))
+    subscriptions.create(c, subscription_body(kind, uri, timeInterval=1))
+    [first] = receiver.wait_for(uri, 1, within=5)
+    assert sorted(e["id"] for e in first.body["data"]) == [
+        sensor(kind, 1)["id"], sensor(kind, 2)["id"]
+    ]
+    assert c.patch(attrs_path(sensor(kind, 1)["id"]),
+                   json={"speed": {"type": "Property", "value": 9}}).status == 204
+    started = time.monotonic()
+    notes = receiver.wait_for(uri, 3, within=5)
+    assert time.monotonic() - started >= 1.0  # one per interval, not one per change
+    latest = {e["id"]: e for e in notes[-1].body["data"]}
+    assert latest[sensor(kind, 1)["id"]]["speed"]["value"] == 9
+
+
+def test_throttling_holds_back_notifications_that_come_too_soon(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    subscriptions.create(c, subscription_body(kind, uri, throttling=2))
+    entity = sensor(kind, speed=0)
+    c.create(entity)
+    receiver.wait_for(uri)
+    for value in range(1, 4):
+        assert c.patch(attrs_path(entity["id"]),
+                       json={"speed": {"type": "Property", "value": value}}).status == 204
+    time.sleep(0.5)
+    assert len(receiver.received(uri)) == 1
+    time.sleep(1.8)
+    assert c.patch(attrs_path(entity["id"]),
+                   json={"speed": {"type": "Property", "value": 10}}).status == 204
+    notes = receiver.wait_for(uri, 2)
+    assert notes[1].body["data"][0]["speed"]["value"] == 10
+
+
+def test_an_expired_subscription_stops_notifying_and_shows_status_expired(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
+    path = subscriptions.create(c, subscription_body(kind, uri, expiresAt=expires))
+    assert c.get(path).json()["status"] == "active"
+    entity = sensor(kind, speed=0)
+    c.create(entity)
+    receiver.wait_for(uri)
+    deadline = time.monotonic() + 6
+    while c.get(path).json()["status"] != "expired":
+        assert time.monotonic() < deadline, "the subscription never showed status expired"
+        time.sleep(0.1)
+    assert c.patch(attrs_path(entity["id"]),
+                   json={"speed": {"type": "Property", "value": 1}}).status == 204
+    time.sleep(0.5)
+    assert len(receiver.received(uri)) == 1

@@ -184,6 +184,19 @@ class TimedStore:
     async def load_subscriptions(self) -> list[StoredSubscription]:
         return await self.inner.load_subscriptions()
 
+    async def subscription_revisions(self) -> dict[tuple[str, str], str]:
+        return await self.inner.subscription_revisions()
+
+    async def claim_notification(
+        self, tenant: str, subscription_id: str, now: float, interval: float
+    ) -> tuple[bool, float | None]:
+        return await self.inner.claim_notification(tenant, subscription_id, now, interval)
+
+    async def add_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        await self.inner.add_subscription_stats(updates)
+
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]
     ) -> None:

@@ -102,15 +102,43 @@ class StoredSubscription:
     """A subscription as a store keeps it: `record`, the stored form the subscriptions
     package defines (names expanded; written by create/replace), and `stats`, its delivery
     counters (written apart by `save_subscription_stats`, so that a counter flush never
-    overwrites a concurrent update of the record). `stats` is {} until first saved."""
+    overwrites a concurrent update of the record). `stats` is {} until first saved.
+    `revision` changes at every create and replace (replicas compare it to see what
+    changed); `lease` is the time (epoch seconds) of the last notification slot claimed with
+    `claim_notification`, None before the first."""
 
     tenant: str
     record: dict[str, Any]
     stats: dict[str, Any]
+    revision: str = ""
+    lease: float | None = None
 
     @property
     def id(self) -> str:
         return str(self.record["id"])
+
+
+COUNTS = ("timesSent", "timesFailed")
+LAST_TIMES = ("lastNotification", "lastSuccess", "lastFailure")
+
+
+def add_counters(stored: dict[str, Any], added: dict[str, Any]) -> dict[str, Any]:
+    """Delivery counters (NotificationParams members) `stored` plus `added`, as
+    `add_subscription_stats` defines it. DateTimes share one format, so text order is time
+    order."""
+    out = dict(stored)
+    for name in COUNTS:
+        if name in added or name in stored:
+            out[name] = int(stored.get(name, 0)) + int(added.get(name, 0))
+    for name in LAST_TIMES:
+        times = [t for t in (stored.get(name), added.get(name)) if t is not None]
+        if times:
+            out[name] = max(times)
+    if "status" in added and added.get("lastNotification", "") >= stored.get(
+        "lastNotification", ""
+    ):
+        out["status"] = added["status"]
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +173,29 @@ class SubscriptionStore(Protocol):
 
     async def load_subscriptions(self) -> list[StoredSubscription]:
         """Every subscription of every tenant (read once at start-up)."""
+
+    async def subscription_revisions(self) -> dict[tuple[str, str], str]:
+        """The revision of every subscription of every tenant, by (tenant, id): cheap enough
+        to be polled every second by each replica."""
+
+    async def claim_notification(
+        self, tenant: str, subscription_id: str, now: float, interval: float
+    ) -> tuple[bool, float | None]:
+        """Atomically take the notification slot at `now` (epoch seconds) unless the last
+        one was taken less than `interval` seconds before; (taken, the lease afterwards),
+        lease None when the subscription is gone. Among replicas sharing the store, exactly
+        one takes each slot: periodic notifications are sent once, throttling holds across
+        processes and restarts."""
+
+    async def add_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        """Add to the stats of each (tenant, subscription id, counters): `timesSent` and
+        `timesFailed` are added to the stored ones, `lastNotification`, `lastSuccess` and
+        `lastFailure` become the later of the stored and the given, `status` the given one
+        when its `lastNotification` is the later. Atomic per subscription, so replicas can add
+        concurrently; one transaction (SQLite) or one bulk write per tenant (MongoDB); ids
+        that no longer exist are skipped."""
 
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]

@@ -72,12 +72,19 @@ class CompiledSubscription:
     def key(self) -> tuple[str, str]:
         return (self.tenant, self.id)
 
+    def running(self, now: float) -> bool:
+        """Not paused and not expired."""
+        return self.active and (self.expires is None or self.expires > now)
+
     def live(self, now: float) -> bool:
-        return (
-            self.active
-            and not self.periodic
-            and (self.expires is None or self.expires > now)
-        )
+        """Notifies on changes: running and not periodic."""
+        return not self.periodic and self.running(now)
+
+    @property
+    def interval(self) -> float | None:
+        """timeInterval (seconds) of a periodic subscription."""
+        value = self.record.get("timeInterval")
+        return None if value is None else float(value)
 
     def fired(self, event: ChangeEvent, now: float | None = None) -> Fired | None:
         if not self.live(time.time() if now is None else now):

@@ -1,6 +1,7 @@
 """Every subscription of every tenant, indexed so that a change is checked only against
 candidates: the subscriptions naming one of the entity's types, plus those that admit any
-type (no entities, or a selector without type)."""
+type (no entities, or a selector without type). The periodic ones (timeInterval) are also
+kept apart for the scheduler."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class _TenantSubscriptions:
 class SubscriptionIndex:
     def __init__(self) -> None:
         self._tenants: dict[str, _TenantSubscriptions] = {}
+        self.periodic: dict[tuple[str, str], CompiledSubscription] = {}
 
     def __len__(self) -> int:
         return sum(len(t.by_id) for t in self._tenants.values())
@@ -37,6 +39,8 @@ class SubscriptionIndex:
         self.remove(sub.tenant, sub.id)
         tenant = self._tenants.setdefault(sub.tenant, _TenantSubscriptions())
         tenant.by_id[sub.id] = sub
+        if sub.periodic:
+            self.periodic[sub.key] = sub
         if sub.type_keys is None:
             tenant.any_type[sub.id] = sub
         else:
@@ -44,6 +48,7 @@ class SubscriptionIndex:
                 tenant.by_type.setdefault(name, {})[sub.id] = sub
 
     def remove(self, tenant_name: str, subscription_id: str) -> None:
+        self.periodic.pop((tenant_name, subscription_id), None)
         tenant = self._tenants.get(tenant_name)
         if tenant is None:
             return

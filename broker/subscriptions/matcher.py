@@ -2,8 +2,8 @@
 the notifier's queues. It runs inside `EventBus.publish`, on the write path, so it only
 matches and enqueues; rendering and sending happen in the notifier's workers.
 
-`throttling` (clause 5.2.12: the least time between two notifications of one subscription)
-is honoured in memory: a notification that comes sooner is not sent.
+`throttling` (clause 5.2.12: the least time between two notifications of one subscription):
+a change that comes sooner after the last notification known (leases.py) is not notified.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from broker.events import ChangeEvent
 from broker.services.entities import utc_now
 from broker.subscriptions.index import SubscriptionIndex
+from broker.subscriptions.leases import ThrottleLeases
 from broker.subscriptions.notification import Pending
 
 
@@ -23,12 +24,13 @@ class Matcher:
         index: SubscriptionIndex,
         submit: Callable[[Pending], bool],
         *,
+        throttle: ThrottleLeases | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._index = index
         self._submit = submit
         self._clock = clock
-        self._last_sent: dict[tuple[str, str], float] = {}
+        self._throttle = throttle if throttle is not None else ThrottleLeases(clock=clock)
 
     def on_change(self, event: ChangeEvent) -> None:
         types: set[str] = set()
@@ -45,11 +47,11 @@ class Matcher:
             if fired is None:
                 continue
             if sub.throttling is not None:
-                last = self._last_sent.get(sub.key)
-                if last is not None and now - last < sub.throttling:
+                if self._throttle.too_soon(sub, now):
                     continue
-                self._last_sent[sub.key] = now
+                if not self._throttle.shared:
+                    self._throttle.note(sub.key, now)
             self._submit(Pending(sub, event, fired, notified_at))
 
     def forget(self, key: tuple[str, str]) -> None:
-        self._last_sent.pop(key, None)
+        self._throttle.forget(key)

@@ -12,6 +12,7 @@ With `showChanges`, updated attributes carry their previous value (`previousValu
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,14 +40,27 @@ _PREVIOUS = {
 }
 
 
+_ID_PREFIX = f"urn:ngsi-ld:Notification:{uuid.uuid4().hex[:20]}"
+_ids = itertools.count(1)
+
+
+def next_notification_id() -> str:
+    """A notification id unique to this process run (a random prefix and a counter: a fresh
+    uuid4 per notification costs a getrandom call each)."""
+    return f"{_ID_PREFIX}{next(_ids):012x}"
+
+
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """A notification to deliver: built by the worker that sends it, not on the write path."""
+    """A notification to deliver: built by the worker that sends it, not on the write path.
+    A change notification has the `event` and why it `fired`; a periodic one (timeInterval)
+    has neither and carries the matching `entities` as they are now."""
 
     sub: CompiledSubscription
-    event: ChangeEvent
-    fired: Fired
+    event: ChangeEvent | None
+    fired: Fired | None
     notified_at: str
+    entities: tuple[ExpandedEntity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,54 +70,61 @@ class Outbound:
     headers: dict[str, str]
 
 
+class RenderedData:
+    """The serialised `data` of recent change notifications, so that the subscriptions that
+    show one change the same way (same @context, format, attributes, media type...) render
+    it once: ten subscriptions on one entity cost one rendering, not ten."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._entries: dict[tuple[Any, ...], tuple[ChangeEvent, TermMap, bytes]] = {}
+
+    def get(self, key: tuple[Any, ...], event: ChangeEvent, terms: TermMap) -> bytes | None:
+        found = self._entries.get(key)
+        if found is None or found[0] is not event or found[1] is not terms:
+            return None  # the key holds ids: an entry counts only for the very same objects
+        return found[2]
+
+    def put(self, key: tuple[Any, ...], event: ChangeEvent, terms: TermMap, data: bytes) -> None:
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[key] = (event, terms, data)
+
+
 class NotificationBuilder:
     def __init__(self, resolver: ContextResolver, base_url: Callable[[], str]) -> None:
         """`base_url` gives the broker's own URL, for Link headers naming a context it hosts."""
         self._resolver = resolver
         self._base_url = base_url
+        self._rendered = RenderedData()
 
     async def build(self, pending: Pending) -> Outbound:
         record = pending.sub.record
         context = record.get("jsonldContext", record.get("@context"))
         terms = await self._resolver.resolve(context)
-        return notification_request(pending, terms, self._link_url(terms))
+        return notification_request(pending, terms, self._link_url(terms), self._rendered)
 
     def _link_url(self, terms: TermMap) -> str:
         url = terms.link_url
         return self._base_url().rstrip("/") + url if url.startswith("/") else url
 
 
-def notification_request(pending: Pending, terms: TermMap, link_url: str) -> Outbound:
+def notification_request(
+    pending: Pending, terms: TermMap, link_url: str, rendered: RenderedData | None = None
+) -> Outbound:
     record = pending.sub.record
     params = record["notification"]
     endpoint = params["endpoint"]
     accept = endpoint.get("accept", "application/json")
-    entity = _entity_to_show(pending)
     opts = RenderOptions(
         form=params.get("format", "normalized"),
         sys_attrs=bool(params.get("sysAttrs")),
         lang=record.get("lang"),
         attrs=None if "attributes" not in params else frozenset(params["attributes"]),
     )
-    if pending.event.after is None:
-        item: dict[str, Any] = {
-            "id": pending.event.entity_id,
-            "type": _compact_types(entity, terms),
-            "deletedAt": pending.notified_at,
-        }
-        data: Any = [item]
-    elif accept == "application/geo+json":
-        data = {
-            "type": "FeatureCollection",
-            "features": [render_feature(entity, terms, opts, GEO_LOCATION)],
-        }
-    else:
-        rendered = render_entity(entity, terms, opts)
-        if params.get("showChanges") and pending.event.before is not None:
-            _add_previous(rendered, pending.event.before, pending.fired.changes.updated, terms)
-        data = [rendered]
+    data = _serialised_data(pending, accept, terms, opts, rendered)
     body: dict[str, Any] = {
-        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
+        "id": next_notification_id(),
         "type": "Notification",
         "subscriptionId": record["id"],
         "notifiedAt": pending.notified_at,
@@ -121,27 +142,86 @@ def notification_request(pending: Pending, terms: TermMap, link_url: str) -> Out
     return Outbound(endpoint["uri"], orjson.dumps(body), headers)
 
 
+def _serialised_data(
+    pending: Pending,
+    accept: str,
+    terms: TermMap,
+    opts: RenderOptions,
+    rendered: RenderedData | None,
+) -> orjson.Fragment:
+    event = pending.event
+    if rendered is None or event is None:
+        return orjson.Fragment(orjson.dumps(_data(pending, accept, terms, opts)))
+    sub = pending.sub
+    key = (
+        id(event),
+        id(terms),
+        opts,
+        accept,
+        bool(sub.record["notification"].get("showChanges")),
+        "attributeDeleted" in sub.triggers,
+        sub.watched,
+        pending.notified_at,
+    )
+    data = rendered.get(key, event, terms)
+    if data is None:
+        data = orjson.dumps(_data(pending, accept, terms, opts))
+        rendered.put(key, event, terms, data)
+    return orjson.Fragment(data)
+
+
+def _data(pending: Pending, accept: str, terms: TermMap, opts: RenderOptions) -> Any:
+    event, fired = pending.event, pending.fired
+    if event is None or fired is None:
+        if accept == "application/geo+json":
+            return {
+                "type": "FeatureCollection",
+                "features": [
+                    render_feature(e, terms, opts, GEO_LOCATION) for e in pending.entities
+                ],
+            }
+        return [render_entity(e, terms, opts) for e in pending.entities]
+    entity = _entity_to_show(pending.sub, event, fired, pending.notified_at)
+    if event.after is None:
+        item: dict[str, Any] = {
+            "id": event.entity_id,
+            "type": _compact_types(entity, terms),
+            "deletedAt": pending.notified_at,
+        }
+        return [item]
+    if accept == "application/geo+json":
+        return {
+            "type": "FeatureCollection",
+            "features": [render_feature(entity, terms, opts, GEO_LOCATION)],
+        }
+    rendered = render_entity(entity, terms, opts)
+    if pending.sub.record["notification"].get("showChanges") and event.before is not None:
+        _add_previous(rendered, event.before, fired.changes.updated, terms)
+    return [rendered]
+
+
 def _compact_types(entity: ExpandedEntity, terms: TermMap) -> str | list[str]:
     types = [terms.compact_iri(t) for t in entity.get("type", ())]
     return types[0] if len(types) == 1 else types
 
 
-def _entity_to_show(pending: Pending) -> ExpandedEntity:
+def _entity_to_show(
+    sub: CompiledSubscription, event: ChangeEvent, fired: Fired, notified_at: str
+) -> ExpandedEntity:
     """The entity after the change, with each deleted attribute as an NGSI-LD Null when the
     subscription listens to deletions of attributes."""
-    event = pending.event
     if event.after is None:
         assert event.before is not None
         return event.before
-    deleted = pending.fired.changes.deleted
-    if not deleted or "attributeDeleted" not in pending.sub.triggers or event.before is None:
+    deleted = fired.changes.deleted
+    if not deleted or "attributeDeleted" not in sub.triggers or event.before is None:
         return event.after
-    watched = pending.sub.watched
+    watched = sub.watched
     attrs = dict(event.after["attrs"])
     for name in deleted:
         if watched is None or name in watched:
             old = event.before["attrs"][name]
-            attrs[name] = [_null_instance(i, pending.notified_at) for i in old]
+            attrs[name] = [_null_instance(i, notified_at) for i in old]
     return {**event.after, "attrs": attrs}
 
 

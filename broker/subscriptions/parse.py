@@ -32,6 +32,7 @@ from broker.query.params import Limits, parse_id_pattern
 from broker.query.scope import parse_scopeq
 from broker.query.types import parse_type_expression, unparse_types
 from broker.settings import Settings
+from broker.subscriptions.mqtt_endpoint import BadMqttEndpoint, mqtt_endpoint
 from broker.subscriptions.qcodec import q_to_json
 from broker.subscriptions.record import (
     ACCEPTS,
@@ -45,6 +46,7 @@ from broker.subscriptions.record import (
     epoch_of,
 )
 
+ENDPOINT_SCHEMES = frozenset(HTTP_SCHEMES + MQTT_SCHEMES)
 READ_ONLY = frozenset({"status", "createdAt", "modifiedAt"})
 """Members a client may send back as it read them; they are ignored."""
 NOTIFICATION_READ_ONLY = frozenset(
@@ -282,18 +284,21 @@ class _Parser:
         if "uri" not in out:
             raise bad("notification.endpoint.uri", "is required")
         out.setdefault("accept", "application/json")
+        if out["uri"].partition(":")[0].lower() in MQTT_SCHEMES:
+            try:
+                mqtt_endpoint(out)
+            except BadMqttEndpoint as exc:
+                raise bad(exc.field, str(exc)) from None
         return out
 
     def endpoint_uri(self, value: Any) -> str:
         field = "notification.endpoint.uri"
         uri = self.uri(value, field)
         scheme = uri.partition(":")[0].lower()
-        if scheme in MQTT_SCHEMES:
-            raise OperationNotSupported(
-                f"{field}: MQTT endpoints are not supported yet; use http or https", field=field
+        if scheme not in HTTP_SCHEMES and scheme not in MQTT_SCHEMES:
+            raise bad(
+                field, f"the scheme {scheme!r} is not supported; use http, https, mqtt or mqtts"
             )
-        if scheme not in HTTP_SCHEMES:
-            raise bad(field, f"the scheme {scheme!r} is not supported; use http or https")
         return uri
 
     @staticmethod
@@ -455,7 +460,7 @@ async def check_endpoint(record: SubscriptionRecord, *, allow_private: bool) -> 
     uri = record["notification"]["endpoint"]["uri"]
     field = "notification.endpoint.uri"
     try:
-        await check_public_url(uri, allow_private=allow_private)
+        await check_public_url(uri, allow_private=allow_private, schemes=ENDPOINT_SCHEMES)
     except UrlNotAllowed as exc:
         raise bad(field, str(exc)) from None
     except OSError as exc:

@@ -1,9 +1,10 @@
 """Subscription use cases (clause 5.8): create, retrieve, query, update, delete, per tenant.
 
 The store holds the subscriptions; this process also keeps every one compiled in a
-`SubscriptionIndex` for the matcher, loaded at start and kept in step by each operation.
-Delivery counters come from the in-memory `StatsBook` (fresher than the store's copy, which
-is written periodically).
+`SubscriptionIndex` for the matcher and the scheduler, loaded at start (sync.py), kept in
+step by each operation here and, for other replicas' operations, by polling the store.
+Delivery counters are the store's (the sum of every replica's flushed notifications) plus
+this process's not yet flushed (`StatsBook`).
 """
 
 from __future__ import annotations
@@ -48,17 +49,6 @@ class SubscriptionService:
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-
-    async def start(self) -> None:
-        """Load and compile every stored subscription."""
-        for stored in await self.store.load_subscriptions():
-            try:
-                self.index.put(compile_subscription(stored.tenant, stored.record))
-            except Exception:
-                log.exception("subscription %s cannot be compiled; skipped", stored.id)
-                continue
-            self.stats.load((stored.tenant, stored.id), stored.stats)
-        log.info("subscriptions loaded: %d", len(self.index))
 
     def _lock(self, tenant: str, subscription_id: str) -> asyncio.Lock:
         key = (tenant, subscription_id)

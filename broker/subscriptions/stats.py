@@ -1,9 +1,11 @@
 """Delivery counters of each subscription (the read-only members of NotificationParams,
 clause 5.2.14), kept in memory and written to the store in batches.
 
-A notification does not cost a store write: `StatsBook` marks the subscription dirty and
-`flush` writes every dirty one in one call (the service flushes periodically and at
-shutdown). After a crash, the counters of the last interval are lost; nothing else is.
+A notification does not cost a store write: `StatsBook` keeps this process's notifications
+since the last flush and `flush` adds them to the stored counters in one call (periodically
+and at shutdown). The store adds, it does not overwrite, so replicas sharing a store each add
+their own notifications and the stored counters are the sum. After a crash, the
+notifications of the last interval are not counted; nothing else is lost.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from broker.storage.base import StoreError
+from broker.storage.base import StoreError, add_counters
 
 log = logging.getLogger(__name__)
 
@@ -59,34 +61,45 @@ class DeliveryStats:
         )
 
 
+def merged(stored: DeliveryStats, delta: DeliveryStats) -> DeliveryStats:
+    """Counters `stored` plus the notifications of `delta` (the store's own rule)."""
+    return DeliveryStats.from_json(add_counters(stored.to_json(), delta.to_json()))
+
+
 class StatsSink(Protocol):
-    async def save_subscription_stats(
+    async def add_subscription_stats(
         self, updates: list[tuple[str, str, dict[str, Any]]]
     ) -> None: ...
 
 
 class StatsBook:
+    """This process's notifications not yet added to the store's counters. What a client
+    reads is the store's counters (the sum over every replica, as of the last flushes) plus
+    these."""
+
     def __init__(self) -> None:
-        self._stats: dict[Key, DeliveryStats] = {}
-        self._dirty: set[Key] = set()
+        self._pending: dict[Key, DeliveryStats] = {}
+        self._in_flight: dict[Key, DeliveryStats] = {}
 
     def get(self, key: Key) -> DeliveryStats:
-        found = self._stats.get(key)
+        """The notifications of `key` this process has not yet written to the store."""
+        found = self._pending.get(key)
         if found is None:
-            found = self._stats[key] = DeliveryStats()
+            found = self._pending[key] = DeliveryStats()
         return found
 
     def current(self, key: Key, stored: dict[str, Any]) -> DeliveryStats:
-        """This process's counters of a subscription, or the stored ones when it has none."""
-        found = self._stats.get(key)
-        return found if found is not None else DeliveryStats.from_json(stored)
-
-    def load(self, key: Key, data: dict[str, Any]) -> None:
-        self._stats[key] = DeliveryStats.from_json(data)
+        """The stored counters of a subscription with this process's unwritten ones added."""
+        out = DeliveryStats.from_json(stored)
+        for book in (self._in_flight, self._pending):
+            delta = book.get(key)
+            if delta is not None:
+                out = merged(out, delta)
+        return out
 
     def forget(self, key: Key) -> None:
-        self._stats.pop(key, None)
-        self._dirty.discard(key)
+        self._pending.pop(key, None)
+        self._in_flight.pop(key, None)
 
     def sent(self, key: Key, at: str, *, ok: bool) -> None:
         stats = self.get(key)
@@ -99,21 +112,24 @@ class StatsBook:
             stats.times_failed += 1
             stats.last_failure = at
             stats.status = "failed"
-        self._dirty.add(key)
 
     @property
     def dirty(self) -> int:
-        return len(self._dirty)
+        return len(self._pending)
 
     async def flush(self, sink: StatsSink) -> None:
-        """Write every dirty subscription's counters; on a store failure they stay dirty."""
-        if not self._dirty:
+        """Add every pending notification to the store's counters; on a store failure they
+        stay pending."""
+        if not self._pending:
             return
-        keys = list(self._dirty)
-        self._dirty.clear()
-        updates = [(t, s, self._stats[(t, s)].to_json()) for t, s in keys if (t, s) in self._stats]
+        self._in_flight, self._pending = self._pending, {}
+        updates = [(t, s, stats.to_json()) for (t, s), stats in self._in_flight.items()]
         try:
-            await sink.save_subscription_stats(updates)
+            await sink.add_subscription_stats(updates)
         except StoreError as exc:
             log.warning("subscription counters not saved (kept for the next flush): %s", exc)
-            self._dirty.update(keys)
+            for key, stats in self._in_flight.items():
+                later = self._pending.get(key)
+                self._pending[key] = stats if later is None else merged(stats, later)
+        finally:
+            self._in_flight = {}

@@ -136,3 +136,69 @@ async def test_load_gives_every_tenants_subscriptions_with_their_stats(
     }
     assert loaded["city.of/madrid", record(2)["id"]].stats == {"timesSent": 2}
     assert loaded[DEFAULT_TENANT, record(1)["id"]].record == record(1)
+
+
+async def test_revision_changes_at_every_replace_and_lists_every_tenant(subs: Store) -> None:
+    await subs.create_subscription(DEFAULT_TENANT, record(1))
+    await subs.create_subscription("t2", record(2))
+    first = await subs.subscription_revisions()
+    assert set(first) == {(DEFAULT_TENANT, record(1)["id"]), ("t2", record(2)["id"])}
+    assert all(first.values())
+    await subs.replace_subscription(DEFAULT_TENANT, record(1, description="changed"))
+    second = await subs.subscription_revisions()
+    assert second[(DEFAULT_TENANT, record(1)["id"])] != first[(DEFAULT_TENANT, record(1)["id"])]
+    assert second[("t2", record(2)["id"])] == first[("t2", record(2)["id"])]
+    await subs.delete_subscription("t2", record(2)["id"])
+    assert set(await subs.subscription_revisions()) == {(DEFAULT_TENANT, record(1)["id"])}
+
+
+async def test_a_notification_slot_is_claimed_once_per_interval(subs: Store) -> None:
+    sid = record(1)["id"]
+    await subs.create_subscription(DEFAULT_TENANT, record(1))
+    assert await subs.claim_notification(DEFAULT_TENANT, sid, 1000.0, 10) == (True, 1000.0)
+    assert await subs.claim_notification(DEFAULT_TENANT, sid, 1005.0, 10) == (False, 1000.0)
+    assert await subs.claim_notification(DEFAULT_TENANT, sid, 1010.0, 10) == (True, 1010.0)
+    found = await subs.get_subscription(DEFAULT_TENANT, sid)
+    assert found is not None and found.lease == 1010.0
+    loaded = await subs.load_subscriptions()
+    assert [s.lease for s in loaded] == [1010.0]
+
+
+async def test_claiming_a_missing_subscription_is_refused(subs: Store) -> None:
+    assert await subs.claim_notification(DEFAULT_TENANT, record(7)["id"], 1.0, 1) == (
+        False,
+        None,
+    )
+
+
+async def test_added_stats_sum_the_counts_and_keep_the_latest_times(subs: Store) -> None:
+    sid = record(1)["id"]
+    await subs.create_subscription(DEFAULT_TENANT, record(1))
+    await subs.add_subscription_stats([(DEFAULT_TENANT, sid, {
+        "timesSent": 3, "timesFailed": 1, "status": "ok",
+        "lastNotification": "2026-01-01T00:00:03.000Z", "lastSuccess": "2026-01-01T00:00:03.000Z",
+        "lastFailure": "2026-01-01T00:00:01.000Z",
+    })])
+    # another replica's flush, with an older last notification
+    await subs.add_subscription_stats([(DEFAULT_TENANT, sid, {
+        "timesSent": 2, "timesFailed": 2, "status": "failed",
+        "lastNotification": "2026-01-01T00:00:02.000Z",
+        "lastFailure": "2026-01-01T00:00:02.000Z",
+    }), (DEFAULT_TENANT, record(9)["id"], {"timesSent": 1})])
+    found = await subs.get_subscription(DEFAULT_TENANT, sid)
+    assert found is not None
+    assert found.stats == {
+        "timesSent": 5, "timesFailed": 3, "status": "ok",
+        "lastNotification": "2026-01-01T00:00:03.000Z",
+        "lastSuccess": "2026-01-01T00:00:03.000Z",
+        "lastFailure": "2026-01-01T00:00:02.000Z",
+    }
+    await subs.add_subscription_stats([(DEFAULT_TENANT, sid, {
+        "timesSent": 1, "timesFailed": 1, "status": "failed",
+        "lastNotification": "2026-01-01T00:00:04.000Z",
+        "lastFailure": "2026-01-01T00:00:04.000Z",
+    })])
+    found = await subs.get_subscription(DEFAULT_TENANT, sid)
+    assert found is not None
+    assert (found.stats["timesSent"], found.stats["status"]) == (6, "failed")
+    assert await subs.get_subscription(DEFAULT_TENANT, record(9)["id"]) is None

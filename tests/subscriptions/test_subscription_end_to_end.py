@@ -289,3 +289,36 @@ async def test_subscriptions_and_counters_survive_a_restart(
     assert shown["notification"]["timesSent"] == 1
     await create(again, vehicle(2, speed=1))
     await receiver.wait_for(2)
+
+
+async def test_metrics_show_notifications_by_scheme(
+    open_broker: BrokerFactory, receiver: Receiver
+) -> None:
+    broker = await open_broker(notification_queue_size=1, notification_concurrency=1)
+    receiver.delay["/slow"] = 5.0
+    await subscribe(broker, subscription(receiver, "/ok"))
+    slow = subscription(receiver, "/slow")
+    slow["notification"]["endpoint"]["uri"] = receiver.url("/slow").replace(
+        "127.0.0.1", "localhost"
+    )
+    await subscribe(broker, slow)
+    await subscribe(broker, subscription(receiver, "/missing", notification={
+        "endpoint": {"uri": "http://127.0.0.1:9/nothing-listens"}}))
+    for n in range(3):
+        await create(broker, vehicle(n, speed=n))
+    await receiver.wait_for(3, "/ok")
+    await receiver.wait_for(1, "/slow")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while True:
+        text = await (await broker.get("/metrics")).text()
+        if 'agora_notifications_failed_total{scheme="http"} 3.0' in text:
+            break
+        assert loop.time() < deadline, text
+        await asyncio.sleep(0.02)
+    assert 'agora_notifications_sent_total{scheme="http"} 3.0' in text
+    # /slow holds its one worker: one waits in its queue of 1, the third was dropped
+    assert 'agora_notifications_dropped_total{scheme="http"} 1.0' in text
+    assert 'agora_notification_queue_depth{scheme="http"} 1.0' in text
+    assert 'agora_notification_duration_seconds_count{scheme="http"} 6.0' in text
+    receiver.release.set()

@@ -11,7 +11,7 @@ from broker.events import ChangeEvent
 from broker.jsonld import TermMap
 from broker.settings import Settings
 from broker.subscriptions.compiled import compile_subscription
-from broker.subscriptions.notification import Pending, notification_request
+from broker.subscriptions.notification import Pending, RenderedData, notification_request
 from broker.subscriptions.parse import new_record
 from broker.types import ExpandedEntity
 
@@ -150,3 +150,24 @@ def test_show_changes_adds_the_previous_value(terms: TermMap) -> None:
     concise = pending(terms, event, notification={"showChanges": True, "format": "concise"})
     data = orjson.loads(notification_request(concise, terms, LINK).body)["data"]
     assert data[0]["speed"] == {"value": 5, "previousValue": 3}
+
+
+def test_subscriptions_showing_one_change_alike_share_its_rendering_and_no_other(
+    terms: TermMap,
+) -> None:
+    event = created(vehicle(speed=prop(3)))
+    rendered = RenderedData()
+    normalized = [pending(terms, event) for _ in range(2)]
+    key_values = pending(terms, event, notification={"format": "keyValues"})
+    bodies = [
+        orjson.loads(notification_request(p, terms, LINK, rendered).body)
+        for p in [*normalized, key_values]
+    ]
+    assert bodies[0]["data"] == bodies[1]["data"]
+    assert bodies[0]["data"][0]["speed"] == {"type": "Property", "value": 3}
+    assert bodies[2]["data"][0]["speed"] == 3
+    assert bodies[0]["id"] != bodies[1]["id"]
+    assert bodies[0]["subscriptionId"] != bodies[1]["subscriptionId"]
+    later = created(vehicle(speed=prop(4)))
+    again = orjson.loads(notification_request(pending(terms, later), terms, LINK, rendered).body)
+    assert again["data"][0]["speed"]["value"] == 4

@@ -1,6 +1,6 @@
-"""The HTTP notifier (notifier.py) against real receivers on loopback ports: delivery,
-retries, failure counters, drops, and isolation of a healthy receiver from a dead one
-(connection refused) and a slow one (5 s answers)."""
+"""The notifier (notifier.py) with the HTTP transport against real receivers on loopback
+ports: delivery, retries, failure counters, drops, and isolation of a healthy receiver from
+a dead one (connection refused) and a slow one (5 s answers)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from broker.jsonld import TermMap
 from broker.metrics import Metrics
 from broker.settings import Settings
 from broker.subscriptions.compiled import CompiledSubscription, compile_subscription
+from broker.subscriptions.http_transport import HttpTransport
 from broker.subscriptions.notification import Outbound, Pending, notification_request
-from broker.subscriptions.notifier import HttpNotifier
+from broker.subscriptions.notifier import Notifier
 from broker.subscriptions.parse import new_record
 from broker.subscriptions.stats import StatsBook
 
@@ -58,14 +59,14 @@ def pending_for(sub: CompiledSubscription) -> Pending:
     return Pending(sub, EVENT, fired, NOW)
 
 
-Make = Callable[..., HttpNotifier]
+Make = Callable[..., Notifier]
 
 
 @pytest.fixture
 async def make_notifier(terms: TermMap) -> AsyncIterator[Callable[..., Any]]:
-    made: list[HttpNotifier] = []
+    made: list[Notifier] = []
 
-    async def make(**overrides: Any) -> tuple[HttpNotifier, StatsBook, Metrics]:
+    async def make(**overrides: Any) -> tuple[Notifier, StatsBook, Metrics]:
         values: dict[str, Any] = {
             "allow_private_urls": True,
             "notification_retries": 0,
@@ -78,7 +79,10 @@ async def make_notifier(terms: TermMap) -> AsyncIterator[Callable[..., Any]]:
         async def build(p: Pending) -> Outbound:
             return notification_request(p, terms, "https://example.org/ctx.jsonld")
 
-        notifier = HttpNotifier(Settings(**values), build, stats, metrics)
+        notifier = Notifier(
+            Settings(**values), build, stats, metrics,
+            {"http": HttpTransport(allow_private=True)},
+        )
         await notifier.start()
         made.append(notifier)
         return notifier, stats, metrics
@@ -193,7 +197,7 @@ async def test_close_delivers_what_is_queued(
 
 
 async def _healthy_latencies(
-    notifier: HttpNotifier, receiver: Receiver, sub: CompiledSubscription, count: int,
+    notifier: Notifier, receiver: Receiver, sub: CompiledSubscription, count: int,
     noise: Callable[[], None] | None = None,
 ) -> list[float]:
     loop = asyncio.get_running_loop()

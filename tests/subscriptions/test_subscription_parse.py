@@ -13,6 +13,7 @@ from conftest import EX
 from broker.errors import BadRequestData, NgsiLdError, OperationNotSupported
 from broker.jsonld import ContextResolver, TermMap
 from broker.settings import Settings
+from broker.subscriptions.mqtt_endpoint import mqtt_endpoint
 from broker.subscriptions.parse import check_endpoint, new_record, patched_record
 from broker.subscriptions.render import render_subscription
 from broker.subscriptions.stats import DeliveryStats
@@ -204,10 +205,65 @@ def test_missing_notification_is_refused(terms: TermMap) -> None:
     assert caught.value.field == "notification"
 
 
-def test_mqtt_endpoints_are_not_supported_yet(terms: TermMap) -> None:
-    with pytest.raises(OperationNotSupported) as caught:
-        parse(payload(notification={"endpoint": {"uri": "mqtt://broker.example/t"}}), terms)
+def test_an_mqtt_endpoint_is_kept_with_its_notifier_info(terms: TermMap) -> None:
+    endpoint = {
+        "uri": "mqtts://user:secret@broker.example:8884/city/parking",
+        "notifierInfo": [
+            {"key": "MQTT-Version", "value": "mqtt3.1.1"},
+            {"key": "MQTT-QoS", "value": "1"},
+        ],
+    }
+    record = parse(payload(notification={"endpoint": endpoint}), terms)
+    assert record["notification"]["endpoint"] == {**endpoint, "accept": "application/json"}
+    target = mqtt_endpoint(record["notification"]["endpoint"])
+    assert (target.broker.host, target.broker.port, target.broker.tls) == (
+        "broker.example", 8884, True
+    )
+    assert (target.broker.username, target.broker.password) == ("user", "secret")
+    assert (target.topic, target.qos, target.broker.version) == ("city/parking", 1, "mqtt3.1.1")
+    assert "secret" not in target.broker.key
+
+
+def test_an_mqtt_endpoint_defaults_to_mqtt5_qos0_on_port_1883(terms: TermMap) -> None:
+    record = parse(payload(notification={"endpoint": {"uri": "mqtt://b.example/t"}}), terms)
+    target = mqtt_endpoint(record["notification"]["endpoint"])
+    assert (target.broker.port, target.qos, target.broker.version) == (1883, 0, "mqtt5.0")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "field"),
+    [
+        ({"uri": "mqtt://b.example"}, "notification.endpoint.uri"),
+        ({"uri": "mqtt://b.example/a/#"}, "notification.endpoint.uri"),
+        ({"uri": "mqtt://b.example/a/+/b"}, "notification.endpoint.uri"),
+        ({"uri": "ftp://b.example/t"}, "notification.endpoint.uri"),
+        (
+            {"uri": "mqtt://b.example/t", "notifierInfo": [{"key": "MQTT-QoS", "value": "3"}]},
+            "notification.endpoint.notifierInfo",
+        ),
+        (
+            {
+                "uri": "mqtt://b.example/t",
+                "notifierInfo": [{"key": "MQTT-Version", "value": "mqtt3.1"}],
+            },
+            "notification.endpoint.notifierInfo",
+        ),
+    ],
+)
+def test_bad_mqtt_endpoints_are_refused_naming_the_field(
+    terms: TermMap, endpoint: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(BadRequestData) as caught:
+        parse(payload(notification={"endpoint": endpoint}), terms)
+    assert caught.value.field == field
+
+
+async def test_a_private_mqtt_host_is_refused_unless_allowed(terms: TermMap) -> None:
+    record = parse(payload(notification={"endpoint": {"uri": "mqtt://127.0.0.1/t"}}), terms)
+    with pytest.raises(BadRequestData) as caught:
+        await check_endpoint(record, allow_private=False)
     assert caught.value.field == "notification.endpoint.uri"
+    await check_endpoint(record, allow_private=True)
 
 
 def test_temporal_subscriptions_are_not_supported(terms: TermMap) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +36,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from broker.query.ast import EntityQuery
 from broker.settings import Settings
 from broker.storage.base import (
+    COUNTS,
+    LAST_TIMES,
     AttributeDetails,
     BatchOutcome,
     BatchWrite,
@@ -304,11 +307,17 @@ class MongoStore:
             return await discovery.describe_attributes(self._entities(tenant), attribute)
 
     # -- subscriptions (clause 5.8) -------------------------------------------------------
-    # One `subscriptions` collection per tenant database: {_id, record, stats}, the record's
-    # keys encoded as an entity's are.
+    # One `subscriptions` collection per tenant database: {_id, record, stats, revision,
+    # lease}, the record's keys encoded as an entity's are. `revision` is a fresh token at
+    # every create and update; `lease` the last notification slot claimed (epoch seconds).
 
     async def create_subscription(self, tenant: str, record: dict[str, Any]) -> None:
-        doc = {"_id": record["id"], "record": encode_keys(record), "stats": {}}
+        doc = {
+            "_id": record["id"],
+            "record": encode_keys(record),
+            "stats": {},
+            "revision": uuid.uuid4().hex,
+        }
         async with self._write():
             await self._ensure_tenant(tenant)
             try:
@@ -340,7 +349,8 @@ class MongoStore:
     async def replace_subscription(self, tenant: str, record: dict[str, Any]) -> bool:
         async with self._write():
             result = await self._subscriptions(tenant).update_one(
-                {"_id": record["id"]}, {"$set": {"record": encode_keys(record)}}
+                {"_id": record["id"]},
+                {"$set": {"record": encode_keys(record), "revision": uuid.uuid4().hex}},
             )
         return result.matched_count > 0
 
@@ -356,6 +366,63 @@ class MongoStore:
                 cursor = self._subscriptions(tenant).find({}).sort("_id", 1)
                 found.extend([_stored_subscription(tenant, doc) async for doc in cursor])
         return found
+
+    async def subscription_revisions(self) -> dict[tuple[str, str], str]:
+        found: dict[tuple[str, str], str] = {}
+        for tenant in await self.list_tenants():
+            with _translated():
+                cursor = self._subscriptions(tenant).find({}, {"revision": 1})
+                async for doc in cursor:
+                    found[(tenant, str(doc["_id"]))] = str(doc.get("revision", ""))
+        return found
+
+    async def claim_notification(
+        self, tenant: str, subscription_id: str, now: float, interval: float
+    ) -> tuple[bool, float | None]:
+        collection = self._subscriptions(tenant)
+        free = {"$or": [{"lease": None}, {"lease": {"$lte": now - interval}}]}
+        async with self._write():
+            taken = await collection.find_one_and_update(
+                {"_id": subscription_id, **free}, {"$set": {"lease": now}}, {"_id": 1}
+            )
+            if taken is not None:
+                return True, now
+            doc = await collection.find_one({"_id": subscription_id}, {"lease": 1})
+        if doc is None:
+            return False, None
+        lease = doc.get("lease")
+        return False, None if lease is None else float(lease)
+
+    async def add_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        by_tenant: dict[str, list[UpdateOne]] = {}
+        for tenant, subscription_id, added in updates:
+            change: dict[str, Any] = {}
+            counts = {f"stats.{n}": int(added[n]) for n in COUNTS if n in added}
+            if counts:
+                change["$inc"] = counts
+            latest = {f"stats.{n}": added[n] for n in LAST_TIMES if added.get(n) is not None}
+            if latest:
+                change["$max"] = latest
+            if change:
+                by_tenant.setdefault(tenant, []).append(
+                    UpdateOne({"_id": subscription_id}, change)
+                )
+            if "status" in added and added.get("lastNotification") is not None:
+                # the status of the later notification: set only where none is later
+                by_tenant.setdefault(tenant, []).append(
+                    UpdateOne(
+                        {
+                            "_id": subscription_id,
+                            "stats.lastNotification": {"$lte": added["lastNotification"]},
+                        },
+                        {"$set": {"stats.status": added["status"]}},
+                    )
+                )
+        async with self._write():
+            for tenant, requests in by_tenant.items():
+                await self._subscriptions(tenant).bulk_write(requests, ordered=True)
 
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]
@@ -464,7 +531,14 @@ class MongoStore:
 
 
 def _stored_subscription(tenant: str, doc: Doc) -> StoredSubscription:
-    return StoredSubscription(tenant, decode_keys(doc["record"]), decode_keys(doc.get("stats", {})))
+    lease = doc.get("lease")
+    return StoredSubscription(
+        tenant,
+        decode_keys(doc["record"]),
+        decode_keys(doc.get("stats", {})),
+        str(doc.get("revision", "")),
+        None if lease is None else float(lease),
+    )
 
 
 def _bulk_error(write: BatchWrite, error: dict[str, Any]) -> StoreError:

@@ -18,7 +18,7 @@ import orjson
 
 from broker.storage.base import StoreError
 from broker.storage.sqlite.index import AttrIds, index_new
-from broker.storage.sqlite.subscriptions import SUBSCRIPTIONS_SCHEMA
+from broker.storage.sqlite.subscriptions import SUBSCRIPTION_LEASES_SCHEMA, SUBSCRIPTIONS_SCHEMA
 
 Step = str | Callable[[sqlite3.Connection], None]
 
@@ -138,6 +138,8 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     ("DROP INDEX entities_by_modified_at",),
     # 4 -> 5: subscriptions (see subscriptions.py).
     SUBSCRIPTIONS_SCHEMA,
+    # 5 -> 6: subscription revisions (replicas poll them) and notification leases.
+    SUBSCRIPTION_LEASES_SCHEMA,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

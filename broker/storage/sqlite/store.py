@@ -30,6 +30,7 @@ from broker.storage.base import (
     StoreError,
     SubscriptionPage,
     TypeDetails,
+    add_counters,
     distinct_ids,
 )
 from broker.storage.sqlite import discovery
@@ -349,6 +350,25 @@ class SqliteStore:
 
     async def load_subscriptions(self) -> list[StoredSubscription]:
         return await self.readers.run(subscription_rows.select_all)
+
+    async def subscription_revisions(self) -> dict[tuple[str, str], str]:
+        return await self.readers.run(subscription_rows.select_revisions)
+
+    async def claim_notification(
+        self, tenant: str, subscription_id: str, now: float, interval: float
+    ) -> tuple[bool, float | None]:
+        return await self.writer.submit(
+            lambda c: subscription_rows.claim(c, tenant, subscription_id, now, interval)
+        )
+
+    async def add_subscription_stats(
+        self, updates: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        if updates:
+            batch = list(updates)
+            await self.writer.submit(
+                lambda c: subscription_rows.add_stats(c, batch, add_counters)
+            )
 
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]
