@@ -17,6 +17,7 @@ from broker.settings import Settings
 from broker.storage.base import StoreError
 from broker.storage.sqlite import SqliteStore, parse_sqlite_url
 from broker.storage.sqlite import store as sqlite_store
+from broker.storage.sqlite.connection import WAL_BACKSTOP_PAGES
 from broker.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from broker.types import DEFAULT_TENANT
 
@@ -282,3 +283,29 @@ async def test_every_connection_gets_the_configured_page_cache(tmp_path: Path) -
         assert reader == writer == -48 * 1024
     finally:
         await store.close()
+
+
+async def test_the_wal_is_copied_back_off_the_writer_and_commits_never_do_it(
+    tmp_path: Path,
+) -> None:
+    store = await _started(str(tmp_path / "agora.db"))
+    try:
+        backstop = await store.writer.submit(
+            lambda conn: conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        )
+        assert backstop == WAL_BACKSTOP_PAGES
+        before = (tmp_path / "agora.db").stat().st_size
+        await asyncio.gather(
+            *(store.create_entity("t", simple_entity(f"urn:x:{i}", speed=i)) for i in range(200))
+        )
+        checkpointer = store._checkpointer
+        assert checkpointer is not None
+        deadline = asyncio.get_running_loop().time() + 5
+        while checkpointer.checkpoints == 0:
+            assert asyncio.get_running_loop().time() < deadline, "no checkpoint ran"
+            await asyncio.sleep(0.05)
+        # The committed pages reached the database file itself, not only the WAL.
+        assert (tmp_path / "agora.db").stat().st_size > before
+    finally:
+        await store.close()
+    assert store._checkpointer is None

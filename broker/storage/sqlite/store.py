@@ -8,6 +8,7 @@ index instead of parsing documents. Writes go through `GroupCommitWriter`, reads
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -35,6 +36,7 @@ from broker.storage.base import (
 )
 from broker.storage.sqlite import discovery
 from broker.storage.sqlite import subscriptions as subscription_rows
+from broker.storage.sqlite.checkpointer import Checkpointer
 from broker.storage.sqlite.connection import (
     Database,
     checked_synchronous,
@@ -66,6 +68,7 @@ class SqliteStore:
         self._settings = settings
         self._writer: GroupCommitWriter | None = None
         self._readers: ReaderPool | None = None
+        self._checkpointer: Checkpointer | None = None
         # Tenants are never removed, so a tenant once seen needs no further lookups.
         self._known_tenants: set[str] = {DEFAULT_TENANT}
         self._attr_ids = AttrIds(settings.indexed_attributes)
@@ -89,6 +92,9 @@ class SqliteStore:
         self._readers = ReaderPool(
             lambda: open_reader(db, self._settings.sqlite_cache_mb), self._settings.sqlite_readers
         )
+        if not db.in_memory:
+            self._checkpointer = Checkpointer(db.connect, lambda: writer.groups_committed)
+            self._checkpointer.start()
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
         """On the writer thread, before the first write: schema, then value indexes."""
@@ -103,6 +109,9 @@ class SqliteStore:
             await writer.close()
         if readers is not None:
             await readers.close()
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            await asyncio.to_thread(checkpointer.close)
 
     @property
     def indexed_attributes(self) -> frozenset[str]:
