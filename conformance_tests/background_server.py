@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from typing import Self
 
 from aiohttp import web
 
@@ -29,6 +30,13 @@ class BackgroundServer:
 
     def routes(self, app: web.Application) -> None:
         raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def start(self) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

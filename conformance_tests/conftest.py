@@ -95,23 +95,15 @@ def client(target: Target) -> Client:
 
 @pytest.fixture(scope="session")
 def context_server() -> Iterator[ContextServer]:
-    server = ContextServer()
-    server.start()
-    try:
+    with ContextServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def receiver() -> Iterator[NotificationReceiver]:
     """An HTTP server on 127.0.0.1 that records the notifications it is sent."""
-    server = NotificationReceiver()
-    server.start()
-    try:
+    with NotificationReceiver() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

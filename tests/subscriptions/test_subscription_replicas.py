@@ -52,12 +52,8 @@ def replicas(
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[NotificationReceiver]:
-    server = NotificationReceiver()
-    server.start()
-    try:
+    with NotificationReceiver() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def create_subscription(client: Client, body: dict[str, object]) -> str:
