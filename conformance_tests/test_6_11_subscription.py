@@ -10,6 +10,7 @@ from conformance_tests.samples import USER_TERMS
 from conformance_tests.subscription_support import (
     Subscriptions,
     fresh_type,
+    sensor,
     subscription_body,
     subscription_path,
 )
@@ -90,6 +91,35 @@ def test_update_subscription_replaces_the_members_given(
     assert shown["q"] == "speed>20"
     assert shown["notification"]["attributes"] == ["speed"]
     assert shown["notification"]["format"] == "keyValues"
+
+
+def test_update_subscription_with_the_ngsi_ld_null_removes_the_member(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    path = subscriptions.create(
+        c, subscription_body(kind, uri, q="speed>10", notificationTrigger=["entityCreated"])
+    )
+    assert c.patch(path, json={"q": "urn:ngsi-ld:null"}).status == 204
+    assert "q" not in c.get(path).json()
+    # Without its q the subscription now fires for a slow vehicle too.
+    assert c.post("/ngsi-ld/v1/entities", json=sensor(kind, "slow", speed=1)).status == 201
+    (note,) = receiver.wait_for(uri, 1)
+    assert [e["id"] for e in note.body["data"]] == [f"urn:ngsi-ld:{kind}:slow"]
+
+
+def test_update_subscription_cannot_remove_its_notification(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    path = subscriptions.create(c, subscription_body(fresh_type(), receiver.endpoint()))
+    before = c.get(path).json()
+    problem = assert_problem(
+        c.patch(path, json={"notification": "urn:ngsi-ld:null"}), 400, "BadRequestData"
+    )
+    assert "notification" in problem["detail"]
+    assert c.get(path).json() == before
 
 
 def test_update_subscription_is_active_false_pauses_it(

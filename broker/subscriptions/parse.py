@@ -23,6 +23,7 @@ from broker.errors import BadRequestData, NgsiLdError, OperationNotSupported
 from broker.jsonld import TermMap
 from broker.model import validate
 from broker.model.expand import expand_attribute_name
+from broker.model.null import NGSI_LD_NULL
 from broker.netguard import UrlNotAllowed, check_public_url
 from broker.query import q as qlang
 from broker.query.ast import TypeExpr, TypeName
@@ -425,10 +426,13 @@ def patched_record(
     fragment that carries an @context makes it the subscription's context."""
     if isinstance(fragment, dict) and "id" in fragment and fragment["id"] != stored["id"]:
         raise bad("id", "differs from the subscription id in the URL")
-    members = parse_members(fragment, terms, settings, partial=True)
-    if not members:
+    removed = _removed_members(fragment)
+    if removed:
+        fragment = {k: v for k, v in fragment.items() if k not in removed}
+    members = parse_members(fragment, terms, settings, partial=True) if fragment else {}
+    if not members and not removed:
         raise bad("body", "names no member of the subscription to update")
-    record = dict(stored)
+    record = {k: v for k, v in stored.items() if k not in removed}
     for member, value in members.items():
         if member == "notification":
             record["notification"] = {**stored["notification"], **value}
@@ -439,6 +443,19 @@ def patched_record(
     record["modifiedAt"] = now
     check_whole(record)
     return record
+
+
+def _removed_members(fragment: Any) -> set[str]:
+    """The members a fragment sets to the NGSI-LD Null (or JSON null): removed by the merge
+    (clause 5.2.1). Only optional members may go; `notification` and `entities` stay subject
+    to the rules of the whole subscription."""
+    if not isinstance(fragment, dict):
+        return set()
+    removed = {k for k, v in fragment.items() if v is None or v == NGSI_LD_NULL}
+    for member in removed:
+        if member not in _MEMBERS:
+            raise bad(member, "cannot be removed (only optional members can)")
+    return removed
 
 
 def check_whole(record: SubscriptionRecord) -> None:

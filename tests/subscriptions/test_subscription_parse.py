@@ -367,6 +367,41 @@ def test_a_patch_replaces_members_and_merges_notification(terms: TermMap) -> Non
     assert patched["createdAt"] == stored["createdAt"]
 
 
+def test_a_patch_with_the_ngsi_ld_null_removes_optional_members(terms: TermMap) -> None:
+    stored = parse(payload(q="speed>1", throttling=5, description="fast cars"), terms)
+    patched = patched_record(
+        stored,
+        {"q": "urn:ngsi-ld:null", "throttling": None},
+        terms,
+        SETTINGS,
+        context=None,
+        now="2026-02-01T00:00:00.000Z",
+    )
+    assert "q" not in patched and "throttling" not in patched
+    assert patched["description"] == "fast cars"
+    shown = render_subscription(patched, DeliveryStats(), terms)
+    assert "q" not in shown and "throttling" not in shown
+
+
+@pytest.mark.parametrize(
+    ("fragment", "field"),
+    [
+        ({"notification": "urn:ngsi-ld:null"}, "notification"),
+        ({"entities": None}, "entities"),
+        ({"q": "urn:ngsi-ld:null", "isActive": 1}, "isActive"),
+    ],
+)
+def test_a_patch_cannot_null_what_a_subscription_needs(
+    terms: TermMap, fragment: dict[str, Any], field: str
+) -> None:
+    stored = parse(payload(q="speed>1"), terms)
+    before = copy.deepcopy(stored)
+    with pytest.raises(NgsiLdError) as caught:
+        patched_record(stored, fragment, terms, SETTINGS, context=None, now=NOW)
+    assert caught.value.field == field
+    assert stored == before
+
+
 @pytest.mark.parametrize(
     ("fragment", "field"),
     [
