@@ -110,6 +110,9 @@ _UNITLESS = frozenset(
     {"Relationship", "ListRelationship", "LanguageProperty", "VocabProperty", "JsonProperty"}
 )
 _RELATIONSHIPS = frozenset({"Relationship", "ListRelationship"})
+_SKIPPED_IN_ATTRIBUTE = SYSTEM_MEMBERS | {"type", "lang"}
+"""Members of an attribute object that are neither copied nor sub-attributes: the kind, the
+system timestamps (the broker sets them) and a request's `lang`."""
 _FORBIDDEN_IN_ATTRIBUTE = frozenset(
     {"@context", "id", "@id", "scope", "expiresAt", "entity", "entityList"}
     | {name for name in RESERVED_NAMES if name.startswith("previous")}
@@ -354,6 +357,8 @@ class _Expander:
 
     def _check_instances(self, instances: list[Instance], path: tuple[str, ...]) -> None:
         """Clause 4.5.5: one default instance at most, datasetIds unique."""
+        if len(instances) < 2:
+            return
         seen: set[str | None] = set()
         for inst in instances:
             dataset_id = inst.get("datasetId")
@@ -435,7 +440,7 @@ class _Expander:
         inst: Instance = {"type": kind, member: self._value(kind, raw_value, path)}
         sub: ExpandedAttrs = {}
         for key, val in obj.items():
-            if key == "type" or key == member or key in SYSTEM_MEMBERS or key == "lang":
+            if key == member or key in _SKIPPED_IN_ATTRIBUTE:
                 continue
             if key == "datasetId":
                 if dataset_id is not None:

@@ -78,6 +78,14 @@ def _is_number(n: Any) -> bool:
 
 
 def _position_error(pos: Any) -> str | None:
+    if type(pos) is list and len(pos) == 2:
+        # The usual [lon, lat] of floats: the checks below, spelled out.
+        lon, lat = pos
+        if (
+            type(lon) is float and type(lat) is float
+            and -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0
+        ):
+            return None
     if not isinstance(pos, list) or not 2 <= len(pos) <= 3:
         return "a position must be an array of 2 or 3 numbers"
     if not all(_is_number(n) for n in pos):
