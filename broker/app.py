@@ -17,6 +17,7 @@ from broker.api.state import STATE, AppState
 from broker.events import EventBus
 from broker.jsonld import ContextResolver
 from broker.metrics import Metrics
+from broker.query.patterns import set_match_timeout
 from broker.services.batch import BatchService
 from broker.services.discovery import DiscoveryService
 from broker.services.entities import EntityService
@@ -83,6 +84,7 @@ SUBSCRIPTION_PARTS = web.AppKey("subscription_parts", SubscriptionParts)
 
 
 def create_app(settings: Settings) -> web.Application:
+    set_match_timeout(settings.regex_timeout)
     metrics = Metrics()
     raw_store, kind = open_store(settings)
     store = TimedStore(raw_store, metrics)

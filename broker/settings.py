@@ -64,6 +64,11 @@ class Settings:
     regex_max_length: int = _setting(
         256, "Longest regular expression accepted in `idPattern` and the `~=` operator."
     )
+    regex_timeout: float = _setting(
+        0.05,
+        "Seconds one `~=` or `idPattern` match may run; a query whose pattern takes longer "
+        "is refused with 400 (a subscription's does not fire).",
+    )
     query_max_length: int = _setting(
         4096, "Longest `q`, `scopeQ`, `type` or `csf` expression accepted."
     )

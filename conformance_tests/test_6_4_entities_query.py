@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 import uuid
 from typing import Any
 
@@ -381,6 +382,34 @@ def test_q_pattern_with_character_class(client: Client, names: Any) -> None:
 def test_q_not_pattern_matches_strings_that_do_not_match(client: Client, names: Any) -> None:
     t, ids = names
     assert _ids(client, type=t, q="name!~=Parking.*") == {ids["Garage Central"]}
+
+
+def test_q_pattern_with_posix_bracket_classes(client: Client, names: Any) -> None:
+    t, ids = names
+    assert _ids(client, type=t, q="name~=[[:upper:]][[:lower:]]+ Down[[:alpha:]]*") == {
+        ids["Parking Downtown"]
+    }
+
+
+def test_q_pattern_too_costly_to_match_is_400_naming_q_and_answers_promptly(
+    client: Client,
+) -> None:
+    t = _type()
+    _make(client, t, name=_prop("a" * 40 + "!"))
+    started = time.monotonic()
+    r = client.get(ENTITIES, params={"type": t, "q": "name~=(a|aa)+"}, accept=JSON)
+    problem = assert_problem(r, 400, "BadRequestData")
+    assert problem.get("field") == "q"
+    assert "regex_timeout" in problem["detail"]
+    assert time.monotonic() - started < 5
+
+
+def test_id_pattern_too_costly_to_match_is_400_naming_it(client: Client) -> None:
+    t = _type()
+    client.create({"id": f"urn:ngsi-ld:{t}:" + "a" * 40, "type": t, "speed": _prop(1)})
+    r = client.get(ENTITIES, params={"type": t, "idPattern": "(a|aa)+b"}, accept=JSON)
+    problem = assert_problem(r, 400, "BadRequestData")
+    assert problem.get("field") == "idPattern"
 
 
 # -- q: attribute existence, sub-attributes, compound values -----------------------------------

@@ -12,7 +12,6 @@ Limits come from settings: `query_max_length` (q, scopeQ, type, csf text),
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ from broker.query import q as qlang
 from broker.query.ast import EntityQuery, GeoQuery, Q
 from broker.query.expand import expand_geo, expand_name, expand_q, expand_types
 from broker.query.geoq import parse_geoq
-from broker.query.patterns import compile_pattern
+from broker.query.patterns import PatternError, compile_pattern
 from broker.query.scope import parse_scopeq
 from broker.query.types import parse_type_expression
 from broker.settings import Settings
@@ -84,7 +83,7 @@ def parse_id_pattern(text: str, limits: Limits, field: str = "idPattern") -> str
         raise _bad(field, f"longer than the {limits.max_regex_length} characters allowed")
     try:
         compile_pattern(text)
-    except re.error as exc:
+    except PatternError as exc:
         where = "" if exc.pos is None else f" at position {exc.pos + 1}"
         raise _bad(field, f"invalid regular expression ({exc.msg}){where}") from None
     return text

@@ -40,7 +40,7 @@ from broker.query.ast import (
     Value,
     ValueList,
 )
-from broker.query.patterns import compile_pattern
+from broker.query.patterns import PatternError, compile_pattern
 from broker.query.syntax import Cursor, check_length
 
 DEFAULT_MAX_LENGTH = 4096
@@ -339,7 +339,7 @@ class _QParser:
             )
         try:
             compile_pattern(pattern)
-        except re.error as exc:
+        except PatternError as exc:
             cur.fail(f"invalid regular expression ({exc.msg})", start)
         return Value(pattern, "string")
 

@@ -8,14 +8,18 @@ a change that comes sooner after the last notification known (leases.py) is not 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from broker.events import ChangeEvent
+from broker.query.patterns import PatternTooCostly
 from broker.services.entities import utc_now
 from broker.subscriptions.index import SubscriptionIndex
 from broker.subscriptions.leases import ThrottleLeases
 from broker.subscriptions.notification import Pending
+
+log = logging.getLogger(__name__)
 
 
 class Matcher:
@@ -43,7 +47,12 @@ class Matcher:
         now = self._clock()
         notified_at = utc_now()
         for sub in candidates:
-            fired = sub.fired(event, now)
+            try:
+                fired = sub.fired(event, now)
+            except PatternTooCostly as exc:
+                log.warning("subscription %s does not fire for %s: %s", sub.key[1],
+                            event.entity_id, exc.detail)
+                continue
             if fired is None:
                 continue
             if sub.throttling is not None:

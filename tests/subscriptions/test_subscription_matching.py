@@ -215,6 +215,22 @@ def test_the_matcher_enqueues_each_fired_subscription_of_the_tenant(terms: TermM
     assert sent[0].fired.trigger == "entityCreated"
 
 
+def test_a_pattern_too_costly_to_match_stops_only_its_own_subscription(
+    terms: TermMap, caplog: pytest.LogCaptureFixture
+) -> None:
+    index = SubscriptionIndex()
+    costly = subscription(terms, q="name~=(a|aa)+")
+    plain = subscription(terms)
+    index.put(costly)
+    index.put(plain)
+    sent: list[Pending] = []
+    matcher = Matcher(index, lambda p: sent.append(p) is None)
+    with caplog.at_level("WARNING", logger="broker.subscriptions.matcher"):
+        matcher.on_change(created(entity(name=prop("a" * 40 + "!"))))
+    assert [p.sub.id for p in sent] == [plain.id]
+    assert "regex_timeout" in caplog.text
+
+
 def test_throttling_skips_notifications_that_come_too_soon(terms: TermMap) -> None:
     index = SubscriptionIndex()
     index.put(subscription(terms, throttling=10))

@@ -32,13 +32,13 @@ done yet.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import regex
 
 from broker.query import evaluate
 from broker.query.ast import (
@@ -58,7 +58,13 @@ from broker.query.ast import (
     Value,
     ValueList,
 )
-from broker.query.patterns import compile_pattern
+from broker.query.patterns import (
+    PatternError,
+    PatternTooCostly,
+    compile_pattern,
+    full_match,
+    search,
+)
 from broker.storage.base import QueryPage
 from broker.storage.geobox import geo_box
 from broker.storage.sqlite.index import value_kind
@@ -342,38 +348,50 @@ def _geo_candidates(tenant: str, geo: GeoQuery) -> tuple[str, list[Any]] | None:
 # -- running ---------------------------------------------------------------------------------
 
 
-def _compiled(pattern: str) -> re.Pattern[str] | None:
+def _compiled(pattern: str) -> regex.Pattern[str] | None:
     try:
         return compile_pattern(pattern)
-    except (re.error, RecursionError, OverflowError):
+    except (PatternError, RecursionError, OverflowError):
         return None
 
 
-def _regex_function(full: bool) -> Callable[[object, object], int]:
+class _PatternGuard:
+    """What stopped a statement: a pattern match that ran out of time (`regex_timeout`)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self) -> None:
+        self.error: PatternTooCostly | None = None
+
+
+def _regex_function(full: bool, guard: _PatternGuard) -> Callable[[object, object], int]:
     def run(pattern: object, text: object) -> int:
         """1 when `text` is a string the pattern matches (anywhere, or whole when `full`),
-        and also when the pattern does not compile (the exact evaluation then decides)."""
-        if not isinstance(pattern, str):
-            return 1
-        compiled = _compiled(pattern)
-        if compiled is None:
+        and also when the pattern does not compile (the exact evaluation then decides).
+        A match that runs out of time is kept in `guard` and stops the statement."""
+        if not isinstance(pattern, str) or _compiled(pattern) is None:
             return 1
         if not isinstance(text, str):
             return 0
-        found = compiled.fullmatch(text) if full else compiled.search(text)
-        return 0 if found is None else 1
+        try:
+            found = full_match(pattern, text) if full else search(pattern, text)
+        except PatternTooCostly as exc:
+            guard.error = exc
+            raise
+        return 1 if found else 0
 
     return run
 
 
-_search = _regex_function(full=False)
-_full_match = _regex_function(full=True)
-
-
-def prepare(conn: sqlite3.Connection) -> None:
-    """Register the functions the compiled SQL uses (cheap; idempotent)."""
-    conn.create_function(_SEARCH_FUNCTION, 2, _search, deterministic=True)
-    conn.create_function(_FULL_MATCH_FUNCTION, 2, _full_match, deterministic=True)
+def prepare(conn: sqlite3.Connection, guard: _PatternGuard | None = None) -> _PatternGuard:
+    """Register the functions the compiled SQL uses (cheap; idempotent), reporting a
+    pattern that runs out of time to the returned guard."""
+    guard = guard if guard is not None else _PatternGuard()
+    conn.create_function(_SEARCH_FUNCTION, 2, _regex_function(False, guard), deterministic=True)
+    conn.create_function(
+        _FULL_MATCH_FUNCTION, 2, _regex_function(True, guard), deterministic=True
+    )
+    return guard
 
 
 def run_query(
@@ -388,8 +406,27 @@ def run_query(
     indexed: frozenset[str] = frozenset(),
 ) -> QueryPage:
     """The query on one connection (a reader thread's): the whole job of `query_entities`.
-    `indexed`: the attributes with value indexes (`indexed_attributes`)."""
-    prepare(conn)
+    `indexed`: the attributes with value indexes (`indexed_attributes`). A pattern too
+    costly to match raises PatternTooCostly (400)."""
+    guard = prepare(conn)
+    try:
+        return _run_query(conn, tenant, query, limit, offset, count, matches, indexed)
+    except sqlite3.OperationalError:
+        if guard.error is not None:
+            raise guard.error from None
+        raise
+
+
+def _run_query(
+    conn: sqlite3.Connection,
+    tenant: str,
+    query: EntityQuery,
+    limit: int,
+    offset: int,
+    count: bool,
+    matches: Matcher | None,
+    indexed: frozenset[str],
+) -> QueryPage:
     compiled = compile_query(tenant, query)
     if indexed and compiled.candidates is None and not compiled.exact:
         compiled.candidates = _value_candidates(conn, tenant, query, indexed)
