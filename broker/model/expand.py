@@ -229,13 +229,22 @@ def expand_attribute_name(name: str, terms: TermMap, *, allow_scope: bool = Fals
     return _attribute_iri(name, terms, (name,))
 
 
+_NAMES_SEEN_MAX = 10_000
+_names_seen: set[str] = set()
+"""Attribute names already found valid and not reserved (whatever the context)."""
+
+
 def _attribute_iri(name: Any, terms: TermMap, path: tuple[str, ...]) -> str:
-    if not isinstance(name, str) or not is_valid_name(name):
-        raise BadRequestData(f"{_where(path)}: not a valid attribute name (clause 4.6.2)",
-                             field=_field(path))
-    if name in RESERVED_NAMES:
-        raise BadRequestData(f"{_where(path)}: {name!r} is reserved and cannot name an "
-                             "attribute", field=_field(path))
+    if type(name) is not str or name not in _names_seen:
+        if not isinstance(name, str) or not is_valid_name(name):
+            raise BadRequestData(f"{_where(path)}: not a valid attribute name (clause 4.6.2)",
+                                 field=_field(path))
+        if name in RESERVED_NAMES:
+            raise BadRequestData(f"{_where(path)}: {name!r} is reserved and cannot name an "
+                                 "attribute", field=_field(path))
+        if len(_names_seen) >= _NAMES_SEEN_MAX:
+            _names_seen.clear()
+        _names_seen.add(name)
     iri = terms.expand_term(name)
     if iri in RESERVED_IRIS:
         raise BadRequestData(f"{_where(path)}: {name!r} is reserved and cannot name an "
@@ -348,6 +357,8 @@ class _Expander:
             instances = self._keep_existing_kind(
                 self._key_value_attribute(body, path, iri), path, iri
             )
+        elif type(body) is dict:
+            return [self._instance_object(body, path, iri)]  # one instance: nothing to check
         elif isinstance(body, list) and body and all(isinstance(x, dict) for x in body):
             instances = [self._instance_object(x, path, iri) for x in body]
         else:
@@ -414,9 +425,11 @@ class _Expander:
         return None
 
     def _instance_object(self, obj: dict[str, Any], path: tuple[str, ...], iri: str) -> Instance:
-        if looks_like_geometry(obj) and "value" not in obj:
-            return self._stamp({"type": "GeoProperty", "value": self._geometry(obj, path)})
-        kind = self._kind(obj, path)
+        kind = obj.get("type")
+        if type(kind) is not str or kind not in ATTRIBUTE_TYPES:  # not the normalized form
+            if looks_like_geometry(obj) and "value" not in obj:
+                return self._stamp({"type": "GeoProperty", "value": self._geometry(obj, path)})
+            kind = self._kind(obj, path)
         if kind is None:
             if iri in CORE_GEO_PROPERTIES:
                 raise self._bad(path, "must be a GeoProperty with a GeoJSON geometry value")
