@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from conftest import BrokerFactory
+from conftest import USER_CONTEXT, BrokerFactory
 from test_subscription_end_to_end import create, subscribe, vehicle
-from test_subscription_mqtt import mqtt_subscription, settle_state
+from test_subscription_mqtt import settle_state
 
 from broker.app import create_app
 from broker.settings import Settings
@@ -38,9 +38,12 @@ def https_receiver(ca: TestCa) -> Iterator[NotificationReceiver]:
 
 
 def https_subscription(uri: str) -> dict[str, Any]:
-    body = mqtt_subscription(uri, version="mqtt5.0")
-    del body["notification"]["endpoint"]["notifierInfo"]
-    return body
+    return {
+        "type": "Subscription",
+        "entities": [{"type": "Vehicle"}],
+        "notification": {"endpoint": {"uri": uri}},
+        "@context": USER_CONTEXT,
+    }
 
 
 async def test_a_receiver_of_the_ca_in_the_file_is_notified(
