@@ -36,6 +36,7 @@ from broker.subscriptions.scheduler import PeriodicScheduler
 from broker.subscriptions.service import SubscriptionService
 from broker.subscriptions.stats import StatsBook
 from broker.subscriptions.sync import SubscriptionSync
+from broker.subscriptions.tls import notification_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ SUBSCRIPTION_PARTS = web.AppKey("subscription_parts", SubscriptionParts)
 
 def create_app(settings: Settings) -> web.Application:
     set_match_timeout(settings.regex_timeout)
+    tls = notification_ssl_context(settings)
     metrics = Metrics()
     raw_store, kind = open_store(settings)
     store = TimedStore(raw_store, metrics)
@@ -94,8 +96,8 @@ def create_app(settings: Settings) -> web.Application:
     index = SubscriptionIndex()
     stats = StatsBook()
     builder = NotificationBuilder(resolver, lambda: public_base_url(settings))
-    http = HttpTransport(allow_private=settings.allow_private_urls)
-    mqtt = MqttTransport(settings, metrics)
+    http = HttpTransport(allow_private=settings.allow_private_urls, tls=tls)
+    mqtt = MqttTransport(settings, metrics, tls)
     transports: dict[str, Transport] = {"http": http, "https": http, "mqtt": mqtt, "mqtts": mqtt}
     throttle = ThrottleLeases(store)
     notifier = Notifier(

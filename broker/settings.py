@@ -104,6 +104,14 @@ class Settings:
     notification_drain_timeout: float = _setting(
         5.0, "Seconds a graceful shutdown waits for queued notifications to be delivered."
     )
+    notification_ca_file: str = _setting(
+        "",
+        "A PEM file of CA certificates trusted for `https://` and `mqtts://` notification "
+        "endpoints in addition to the system trust store (e.g. a city's private CA). The "
+        "receiver's certificate and host name are always verified; an endpoint whose "
+        "certificate does not verify fails like an unreachable one. Empty: the system trust "
+        "store alone.",
+    )
     mqtt_keepalive: int = _setting(
         60, "Seconds between MQTT keep-alive pings on an idle notification connection."
     )

@@ -7,7 +7,9 @@
   (ids `sqlite` and `mongo`; `AGORA_CONFORMANCE_STORES=sqlite` limits the run).
 
 The brokers it starts get `AGORA_ALLOW_PRIVATE_URLS=true` so that they may fetch the @context
-documents the suite serves on 127.0.0.1 and notify the receiver it runs there.
+documents the suite serves on 127.0.0.1 and notify the receiver it runs there, and
+`AGORA_NOTIFICATION_CA_FILE` naming the suite's throwaway CA (`suite_ca`), so that they trust
+the TLS receivers and MQTT servers whose certificates it issued.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -27,6 +30,9 @@ from conformance_tests.context_server import ContextServer
 from conformance_tests.receiver import NotificationReceiver
 from conformance_tests.samples import USER_CONTEXT
 from conformance_tests.subscription_support import Subscriptions
+
+if TYPE_CHECKING:
+    from conformance_tests.tls import TestCa
 
 STORES = ("sqlite", "mongo")
 BROKER_ENV = {
@@ -65,6 +71,14 @@ def mongo_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def suite_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCa:
+    """The CA the brokers the suite starts trust for notification endpoints."""
+    from conformance_tests.tls import TestCa
+
+    return TestCa(tmp_path_factory.mktemp("agora-tls"), "suite-ca")
+
+
 @pytest.fixture(scope="session", params=_targets())
 def target(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -73,7 +87,8 @@ def target(
     if name == "remote":
         yield Target("remote", os.environ["AGORA_URL"].rstrip("/"), None)
         return
-    env = dict(BROKER_ENV)
+    ca: TestCa = request.getfixturevalue("suite_ca")
+    env = {**BROKER_ENV, "AGORA_NOTIFICATION_CA_FILE": str(ca.ca_file)}
     if name == "sqlite":
         path = tmp_path_factory.mktemp("agora-sqlite") / "agora.db"
         store = f"sqlite:///{path}"

@@ -2,12 +2,13 @@
 
 Each test takes its own path (`receiver.endpoint()`), hands the URL to the broker as a
 subscription endpoint, and waits for what arrives there. `answer(path, status)` makes the
-path answer with an error status.
+path answer with an error status. Given an `ssl_context` it is an HTTPS receiver.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 import uuid
@@ -34,15 +35,16 @@ class Notification:
 class NotificationReceiver(BackgroundServer):
     thread_name = "receiver"
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        super().__init__(host)
+    def __init__(self, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None) -> None:
+        super().__init__(host, ssl_context)
         self._received: dict[str, list[Notification]] = {}
         self._status: dict[str, int] = {}
         self._cond = threading.Condition()
 
-    def endpoint(self) -> str:
-        """The URL of a fresh path, so that tests never see each other's notifications."""
-        return f"http://{self.host}:{self.port}/notify/{uuid.uuid4().hex}"
+    def endpoint(self, host: str | None = None) -> str:
+        """The URL of a fresh path, so that tests never see each other's notifications
+        (`host`: another name of this server's address, e.g. localhost)."""
+        return f"{self.scheme}://{host or self.host}:{self.port}/notify/{uuid.uuid4().hex}"
 
     def answer(self, url: str, status: int) -> None:
         with self._cond:

@@ -2,13 +2,13 @@
 
 Used by the conformance suite (to start a broker when AGORA_URL is not given) and by the
 store tests (to start the `nx-27017` MongoDB wire-protocol server when MONGODB_URL is not
-given). Only subprocesses and HTTP/wire traffic: nothing here imports the broker.
+given); the MQTT servers are in mqtt_server.py. Only subprocesses and HTTP/wire traffic:
+nothing here imports the broker.
 """
 
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import shutil
 import socket
@@ -18,7 +18,6 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -28,7 +27,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -39,7 +38,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> 
     raise RuntimeError(f"nothing listened on port {port} within {timeout}s")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -75,10 +74,10 @@ def mongo_wire_server() -> Iterator[str]:
         ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_for_port(port, proc, 30)
+            wait_for_port(port, proc, 30)
             yield f"mongodb://127.0.0.1:{port}/"
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 class Broker:
@@ -108,86 +107,9 @@ class Broker:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop_process(self.proc)
             self.proc = None
 
     def restart(self) -> None:
         self.stop()
         self.start()
-
-
-MQTT_USER, MQTT_PASSWORD = "agora", "s3cret"
-
-
-@dataclass
-class Mosquitto:
-    port: int
-    directory: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        binary = mosquitto_binary() or "mosquitto"
-        config = self.directory / "mosquitto.conf"
-        self.proc = subprocess.Popen(
-            [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), 0.2
-            ):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("mosquitto did not listen")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.proc = None
-
-
-def mosquitto_binary() -> str | None:
-    found = shutil.which("mosquitto")
-    if found:
-        return found
-    return "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-
-
-@contextlib.contextmanager
-def mosquitto_server() -> Iterator[Mosquitto]:
-    """A Mosquitto server on a free loopback port (never the system's). Anonymous clients
-    are allowed; a client that gives a user name must give MQTT_USER and MQTT_PASSWORD."""
-    if mosquitto_binary() is None:
-        raise RuntimeError("no mosquitto binary")
-    passwd_tool = shutil.which("mosquitto_passwd")
-    with tempfile.TemporaryDirectory(prefix="agora-mqtt-") as tmp:
-        directory = Path(tmp)
-        port = free_port()
-        lines = [
-            f"listener {port} 127.0.0.1",
-            "allow_anonymous true",
-            "persistence false",
-            f"user {getpass.getuser()}",  # as root it would switch to a user that cannot read tmp
-        ]
-        if passwd_tool is not None:
-            passwd = directory / "passwd"
-            subprocess.run(
-                [passwd_tool, "-b", "-c", str(passwd), MQTT_USER, MQTT_PASSWORD],
-                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-            passwd.chmod(0o600)
-            lines.append(f"password_file {passwd}")
-        (directory / "mosquitto.conf").write_text("\n".join(lines) + "\n")
-        server = Mosquitto(port, directory)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()

@@ -223,10 +223,11 @@ class _Connection(asyncio.Protocol):
 
 
 class NotificationHttpClient:
-    def __init__(self, *, allow_private: bool) -> None:
+    def __init__(self, *, allow_private: bool, tls: ssl.SSLContext | None = None) -> None:
+        """`tls`: the client context for https:// (default: the system trust store)."""
         self._allow_private = allow_private
         self._idle: dict[tuple[bool, str, int], list[_Connection]] = {}
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = tls
         self._busy: set[_Connection] = set()
 
     async def post(

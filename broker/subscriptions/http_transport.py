@@ -11,6 +11,7 @@ subscription time.
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,15 +30,16 @@ def origin_of(url: str) -> str:
 
 
 class HttpTransport:
-    def __init__(self, *, allow_private: bool) -> None:
+    def __init__(self, *, allow_private: bool, tls: ssl.SSLContext | None = None) -> None:
         self._allow_private = allow_private
+        self._tls = tls
         self._client: NotificationHttpClient | None = None
 
     def queue_key(self, endpoint: dict[str, Any]) -> str:
         return origin_of(endpoint["uri"])
 
     async def start(self) -> None:
-        self._client = NotificationHttpClient(allow_private=self._allow_private)
+        self._client = NotificationHttpClient(allow_private=self._allow_private, tls=self._tls)
 
     async def close(self) -> None:
         if self._client is not None:

@@ -49,9 +49,16 @@ def mqtt_message(outbound: Outbound) -> bytes:
 class MqttConnection:
     """One client connection to one MQTT server, connected on demand."""
 
-    def __init__(self, broker: MqttBroker, settings: Settings, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        broker: MqttBroker,
+        settings: Settings,
+        metrics: Metrics,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.broker = broker
         self._settings = settings
+        self._tls = tls
         self._metrics = metrics
         self._client: aiomqtt.Client | None = None
         self._lock = asyncio.Lock()
@@ -109,12 +116,17 @@ class MqttConnection:
             password=broker.password,
             identifier=f"agora-{uuid.uuid4().hex[:12]}",
             protocol=_PROTOCOLS[broker.version],
-            tls_context=ssl.create_default_context() if broker.tls else None,
+            tls_context=self._tls_context() if broker.tls else None,
             timeout=seconds,
             keepalive=self._settings.mqtt_keepalive,
         )
         await client.__aenter__()
         return client
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
 
     async def _drop(self, client: aiomqtt.Client) -> None:
         async with self._lock:
@@ -138,9 +150,13 @@ async def _close(client: aiomqtt.Client) -> None:
 
 
 class MqttTransport:
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(
+        self, settings: Settings, metrics: Metrics, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """`tls`: the client context for mqtts:// (default: the system trust store)."""
         self._settings = settings
         self._metrics = metrics
+        self._tls = tls
         self._connections: dict[str, MqttConnection] = {}
         self._endpoints: dict[tuple[str, bytes], MqttEndpoint] = {}
 
@@ -171,6 +187,8 @@ class MqttTransport:
         target = self.endpoint(endpoint)
         connection = self._connections.get(target.broker.key)
         if connection is None:
-            connection = MqttConnection(target.broker, self._settings, self._metrics)
+            connection = MqttConnection(
+                target.broker, self._settings, self._metrics, self._tls
+            )
             self._connections[target.broker.key] = connection
         return await connection.publish(target.topic, mqtt_message(outbound), target.qos, seconds)

@@ -1,12 +1,12 @@
-"""For the MQTT notification tests: a Mosquitto server on a free loopback port (started by
-the test, never the system's; skipped without the binary) and an MQTT subscriber that
-records what arrives."""
+"""For the MQTT notification tests: an MQTT server on a free loopback port (Mosquitto, or
+amqtt where the binary is missing: conformance_tests/mqtt_server.py; never the system's) and
+an MQTT subscriber that records what arrives."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,21 +14,35 @@ import aiomqtt
 import orjson
 import pytest
 
-from conformance_tests import servers
-from conformance_tests.servers import MQTT_PASSWORD as PASSWORD
-from conformance_tests.servers import MQTT_USER as USER
-from conformance_tests.servers import Mosquitto
+from conformance_tests.mqtt_server import MQTT_PASSWORD as PASSWORD
+from conformance_tests.mqtt_server import MQTT_USER as USER
+from conformance_tests.mqtt_server import MqttServer, NoMqttServer, mqtt_server, mqtt_server_kind
+from conformance_tests.tls import ServerCert
 
 
 @contextlib.contextmanager
-def mosquitto_server() -> Iterator[Mosquitto]:
-    if servers.mosquitto_binary() is None:
-        pytest.skip("no mosquitto binary")
-    with servers.mosquitto_server() as server:
+def started_mqtt_server(tls: Sequence[ServerCert] = ()) -> Iterator[MqttServer]:
+    try:
+        kind = mqtt_server_kind()
+    except NoMqttServer as exc:
+        pytest.skip(str(exc))
+    with mqtt_server(tls, kind=kind) as server:
         yield server
 
 
-__all__ = ["PASSWORD", "USER", "Mosquitto", "mosquitto_server", "subscriber"]
+def require_version(server: MqttServer, version: str) -> None:
+    if version not in server.versions:
+        pytest.skip(f"{server.kind} does not speak {version}")
+
+
+__all__ = [
+    "PASSWORD",
+    "USER",
+    "MqttServer",
+    "require_version",
+    "started_mqtt_server",
+    "subscriber",
+]
 
 
 @dataclass
@@ -57,9 +71,9 @@ class Subscriber:
 
 
 @contextlib.asynccontextmanager
-async def subscriber(server: Mosquitto, topic: str = "#") -> AsyncIterator[Subscriber]:
+async def subscriber(server: MqttServer, topic: str = "#") -> AsyncIterator[Subscriber]:
     """Records every message published under `topic` (QoS 2 subscription: each message
-    arrives with the QoS it was published with)."""
+    arrives with the QoS it was published with, where `server.forwards_publish_qos`)."""
     found = Subscriber()
     async with aiomqtt.Client("127.0.0.1", server.port) as client:
         await client.subscribe(topic, qos=2)
