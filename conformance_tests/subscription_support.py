@@ -4,6 +4,7 @@ created so that the `subscriptions` fixture can delete it."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -33,6 +34,16 @@ def sensor(entity_type: str, n: int | str = 1, **attrs: Any) -> dict[str, Any]:
     for name, value in attrs.items():
         entity[name] = {"type": "Property", "value": value}
     return entity
+
+
+def shown_notification(c: Client, path: str, status: str, within: float = 15) -> dict[str, Any]:
+    """The subscription's `notification` member once its status is `status`."""
+    deadline = time.monotonic() + within
+    while True:
+        shown: dict[str, Any] = c.get(path).json()["notification"]
+        if shown.get("status") == status or time.monotonic() > deadline:
+            return shown
+        time.sleep(0.1)
 
 
 def subscription_path(subscription_id: str) -> str:

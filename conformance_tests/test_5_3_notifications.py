@@ -13,6 +13,7 @@ from conformance_tests.subscription_support import (
     Subscriptions,
     fresh_type,
     sensor,
+    shown_notification,
     subscription_body,
 )
 
@@ -114,12 +115,7 @@ def test_a_failing_endpoint_shows_status_failed_and_counts_the_failure(
     path = subscriptions.create(c, subscription_body(kind, uri))
     c.create(sensor(kind, speed=1))
     receiver.wait_for(uri)
-    deadline = time.monotonic() + 15
-    while True:
-        shown = c.get(path).json()["notification"]
-        if shown.get("status") == "failed" or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    shown = shown_notification(c, path, "failed")
     assert shown["status"] == "failed"
     assert shown["timesFailed"] >= 1
     assert "lastFailure" in shown

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from conformance_tests.client import Client
 from conformance_tests.conftest import Target
 from conformance_tests.mqtt_inbox import MqttInbox
 from conformance_tests.mqtt_server import MqttServer, NoMqttServer, mqtt_server, mqtt_server_kind
@@ -27,6 +26,7 @@ from conformance_tests.subscription_support import (
     Subscriptions,
     fresh_type,
     sensor,
+    shown_notification,
     subscription_body,
 )
 from conformance_tests.tls import ServerCert, TestCa
@@ -82,16 +82,6 @@ def inbox(mqtts: MqttServer) -> Iterator[MqttInbox]:
     found = MqttInbox(mqtts.port)
     yield found
     found.close()
-
-
-def shown_notification(c: Client, path: str, status: str, within: float = 15) -> dict[str, Any]:
-    """The subscription's `notification` member once its status is `status`."""
-    deadline = time.monotonic() + within
-    while True:
-        shown: dict[str, Any] = c.get(path).json()["notification"]
-        if shown.get("status") == status or time.monotonic() > deadline:
-            return shown
-        time.sleep(0.1)
 
 
 def assert_failed(shown: dict[str, Any]) -> None:

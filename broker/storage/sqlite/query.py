@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -383,15 +384,28 @@ def _regex_function(full: bool, guard: _PatternGuard) -> Callable[[object, objec
     return run
 
 
-def prepare(conn: sqlite3.Connection, guard: _PatternGuard | None = None) -> _PatternGuard:
+def prepare(conn: sqlite3.Connection) -> _PatternGuard:
     """Register the functions the compiled SQL uses (cheap; idempotent), reporting a
     pattern that runs out of time to the returned guard."""
-    guard = guard if guard is not None else _PatternGuard()
+    guard = _PatternGuard()
     conn.create_function(_SEARCH_FUNCTION, 2, _regex_function(False, guard), deterministic=True)
     conn.create_function(
         _FULL_MATCH_FUNCTION, 2, _regex_function(True, guard), deterministic=True
     )
     return guard
+
+
+@contextmanager
+def _patterns_checked(conn: sqlite3.Connection) -> Iterator[None]:
+    """`prepare`, and a statement stopped by a pattern too costly to match raises that
+    PatternTooCostly (400) rather than sqlite3's error."""
+    guard = prepare(conn)
+    try:
+        yield
+    except sqlite3.OperationalError:
+        if guard.error is not None:
+            raise guard.error from None
+        raise
 
 
 def run_query(
@@ -408,59 +422,42 @@ def run_query(
     """The query on one connection (a reader thread's): the whole job of `query_entities`.
     `indexed`: the attributes with value indexes (`indexed_attributes`). A pattern too
     costly to match raises PatternTooCostly (400)."""
-    guard = prepare(conn)
-    try:
-        return _run_query(conn, tenant, query, limit, offset, count, matches, indexed)
-    except sqlite3.OperationalError:
-        if guard.error is not None:
-            raise guard.error from None
-        raise
-
-
-def _run_query(
-    conn: sqlite3.Connection,
-    tenant: str,
-    query: EntityQuery,
-    limit: int,
-    offset: int,
-    count: bool,
-    matches: Matcher | None,
-    indexed: frozenset[str],
-) -> QueryPage:
-    compiled = compile_query(tenant, query)
-    if indexed and compiled.candidates is None and not compiled.exact:
-        compiled.candidates = _value_candidates(conn, tenant, query, indexed)
-    base = f"{compiled.source} AND ({compiled.where})"
-    params = [*compiled.source_params, *compiled.params]
-    order = compiled.order
-    offset, limit = max(offset, 0), max(limit, 0)
-    if compiled.exact:
-        assert compiled.candidates is None  # a geo-query is never exact in SQL
-        total: int | None = None
-        if count:
-            total = int(conn.execute(f"SELECT count(*) {base}", params).fetchone()[0])
-        entities: list[ExpandedEntity] = []
-        if limit > 0:
-            rows = conn.execute(
-                f"SELECT e.doc {base} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset]
-            )
-            entities = [orjson.loads(row[0]) for row in rows]
-        return QueryPage(entities, total)
-    check = matches if matches is not None else evaluate.matches
-    page: list[ExpandedEntity] = []
-    seen = 0
-    if limit == 0 and not count:
-        return QueryPage(page, None)
-    for doc in _documents(conn, compiled, base, params):
-        entity = orjson.loads(doc)
-        if not check(entity, query):
-            continue
-        if offset <= seen < offset + limit:
-            page.append(entity)
-        seen += 1
-        if not count and len(page) >= limit:
-            break
-    return QueryPage(page, seen if count else None)
+    with _patterns_checked(conn):
+        compiled = compile_query(tenant, query)
+        if indexed and compiled.candidates is None and not compiled.exact:
+            compiled.candidates = _value_candidates(conn, tenant, query, indexed)
+        base = f"{compiled.source} AND ({compiled.where})"
+        params = [*compiled.source_params, *compiled.params]
+        order = compiled.order
+        offset, limit = max(offset, 0), max(limit, 0)
+        if compiled.exact:
+            assert compiled.candidates is None  # a geo-query is never exact in SQL
+            total: int | None = None
+            if count:
+                total = int(conn.execute(f"SELECT count(*) {base}", params).fetchone()[0])
+            entities: list[ExpandedEntity] = []
+            if limit > 0:
+                rows = conn.execute(
+                    f"SELECT e.doc {base} ORDER BY {order} LIMIT ? OFFSET ?",
+                    [*params, limit, offset],
+                )
+                entities = [orjson.loads(row[0]) for row in rows]
+            return QueryPage(entities, total)
+        check = matches if matches is not None else evaluate.matches
+        page: list[ExpandedEntity] = []
+        seen = 0
+        if limit == 0 and not count:
+            return QueryPage(page, None)
+        for doc in _documents(conn, compiled, base, params):
+            entity = orjson.loads(doc)
+            if not check(entity, query):
+                continue
+            if offset <= seen < offset + limit:
+                page.append(entity)
+            seen += 1
+            if not count and len(page) >= limit:
+                break
+        return QueryPage(page, seen if count else None)
 
 
 _FIRST_CHUNK, _MAX_CHUNK = 32, 512
