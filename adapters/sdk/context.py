@@ -79,6 +79,12 @@ class AdapterContext:
         for entity in entities:
             self.publish(entity, tenant=tenant, context=context)
 
+    async def wait_for_room(self) -> None:
+        """Wait while the publish buffer is full. An adapter reading from a queue (MQTT, a
+        socket) awaits this before each message, so a burst waits in the queue instead of
+        pushing the oldest buffered entities out."""
+        await self.publisher.wait_for_room()
+
     def message_received(self, count: int = 1) -> None:
         """Count protocol messages taken in (the `messages_in` metric)."""
         self.counters.messages_in.inc(count)

@@ -93,10 +93,27 @@ class BatchPublisher:
         self._deadline: float | None = None
         self._drops_unlogged = 0
         self._last_drop_log: float | None = None
+        self._room = asyncio.Event()
+        self._room.set()
 
     @property
     def buffered(self) -> int:
         return self._buffered
+
+    @property
+    def full(self) -> bool:
+        """As full as it may get before an adapter that can wait should wait: a batch short
+        of `max_buffered`."""
+        return self._buffered > self.settings.max_buffered - self.settings.batch_size
+
+    async def wait_for_room(self) -> None:
+        """Return once the buffer is below `full` (at once when it is): an adapter that
+        reads from a queue (MQTT, a socket) awaits this instead of having the oldest
+        buffered entities dropped."""
+        while self.full and not self._closing:
+            self._room.clear()
+            self._wake.set()
+            await self._room.wait()
 
     def start(self) -> None:
         if self._task is None:
@@ -123,6 +140,7 @@ class BatchPublisher:
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
         self._closing = True
+        self._room.set()
         self._deadline = loop.time() + self.settings.close_timeout
         self._wake.set()
         if self._task is None:
@@ -184,6 +202,8 @@ class BatchPublisher:
                     batch = [buffer.popleft() for _ in range(min(size, len(buffer)))]
                     self._buffered -= len(batch)
                     self.counters.buffered.set(self._buffered)
+                    if not self.full:
+                        self._room.set()
                     self._in_flight = batch
                     await self._send(tenant, batch)
                     self._in_flight = []

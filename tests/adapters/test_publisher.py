@@ -154,6 +154,24 @@ async def test_a_full_buffer_drops_the_oldest_counts_and_logs_it(
     assert sum(int(n) for n in logged) == 6
 
 
+async def test_an_adapter_that_waits_for_room_loses_nothing_while_the_broker_lags(
+    recording_broker: RecordingBroker, make_context: MakeContext
+) -> None:
+    recording_broker.answers = [problem(503), problem(503), problem(503)]
+    async with make_context(
+        recording_broker.url, batch_size=2, max_buffered=4, flush_interval=60
+    ) as ctx:
+        most_buffered = 0
+        for n in range(20):
+            await ctx.wait_for_room()
+            ctx.publish(entity(n))
+            most_buffered = max(most_buffered, ctx.counters.snapshot()["buffered"])
+    counts = ctx.counters.snapshot()
+    assert counts["dropped"] == 0 and counts["entities_out"] == 20
+    assert most_buffered <= 4
+    assert recording_broker.ids[-20:] == [f"urn:ngsi-ld:Thing:{n}" for n in range(20)]
+
+
 async def test_what_cannot_be_delivered_by_the_close_deadline_is_counted_and_logged(
     make_context: MakeContext, caplog: pytest.LogCaptureFixture
 ) -> None:
