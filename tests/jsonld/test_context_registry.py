@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from jsonld_support import Clock, ContextServer, MakeResolver
+from jsonld_support import Clock, ContextServer, FakePersistence, MakeResolver
 
 from broker.errors import (
     BadRequestData,
@@ -18,20 +18,6 @@ from broker.jsonld import CORE_CONTEXT_URL, CORE_CONTEXT_URLS, ContextRecord, Co
 from broker.jsonld.records import CONTEXTS_PATH
 
 EX = "https://example.org/ns/"
-
-
-class FakePersistence:
-    def __init__(self) -> None:
-        self.saved: dict[str, dict[str, Any]] = {}
-
-    async def save_context(self, record: dict[str, Any]) -> None:
-        self.saved[record["id"]] = record
-
-    async def load_contexts(self) -> list[dict[str, Any]]:
-        return list(self.saved.values())
-
-    async def delete_context(self, id: str) -> bool:
-        return self.saved.pop(id, None) is not None
 
 
 def _added_hosted(resolver: ContextResolver) -> list[ContextRecord]:
@@ -267,13 +253,3 @@ async def test_unreadable_persisted_records_are_skipped(make_resolver: MakeResol
     persistence.saved["broken"] = {"id": "broken"}
     resolver = await make_resolver(persistence)
     assert _added_hosted(resolver) == []
-
-
-@pytest.fixture
-def no_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
-    from broker.jsonld.fetch import ContextFetcher
-
-    async def refuse(self: ContextFetcher, url: str) -> Any:
-        raise AssertionError(f"{url} must be served from the registry")
-
-    monkeypatch.setattr(ContextFetcher, "fetch", refuse)
