@@ -14,6 +14,8 @@ KINDS: frozenset[str] = frozenset({HOSTED, CACHED, IMPLICITLY_CREATED})
 
 CONTEXTS_PATH = "/ngsi-ld/v1/jsonldContexts/"
 """Hosted and ImplicitlyCreated records are served at CONTEXTS_PATH + localId."""
+ID_PREFIX = "urn:ngsi-ld:JsonLdContext:"
+"""Every record's localId starts with this."""
 
 
 def iso_time(epoch: float) -> str:

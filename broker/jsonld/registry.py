@@ -10,6 +10,9 @@ Plain, synchronous bookkeeping; fetching, validation and persistence live in the
   context gets the same URL again after eviction or a restart; bounded like the cache.
 - The core context is listed as a Cached record of its official URL and can be served, but
   neither deleted nor reloaded.
+- The bundled Smart Data Models contexts (`broker.jsonld.sdm`) are Hosted records that are
+  there from the start, are not persisted and can be neither deleted nor reloaded; each also
+  answers the official Smart Data Models URLs it stands for.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ from broker.jsonld.records import (
     CACHED,
     CONTEXTS_PATH,
     HOSTED,
+    ID_PREFIX,
     IMPLICITLY_CREATED,
     ContextRecord,
 )
+from broker.jsonld.sdm import bundled_records
 
-ID_PREFIX = "urn:ngsi-ld:JsonLdContext:"
 CORE_LOCAL_ID = ID_PREFIX + "core"
 
 
@@ -73,14 +77,25 @@ class ContextRegistry:
             created_at=wall_clock(),
             extra_info={"bundled": True, "note": "served offline for every core @context URL"},
         )
+        self._bundled: dict[str, ContextRecord] = {}  # by local id
+        self._offline: dict[str, ContextRecord] = {}  # official URL -> bundled record
+        for record, urls in bundled_records(wall_clock()):
+            self._bundled[record.local_id] = record
+            self._offline.update(dict.fromkeys(urls, record))
 
     # -- lookups ------------------------------------------------------------------------
 
     def get(self, identifier: str) -> ContextRecord | None:
-        """A record by local id; Cached records (and the core) also by their original URL."""
+        """A record by local id; Cached and bundled records (and the core) also by the URLs
+        they stand for."""
         if identifier == CORE_LOCAL_ID or is_core_url(identifier):
             return self.core
-        record = self._hosted.get(identifier) or self._implicit.get(identifier)
+        record = (
+            self._bundled.get(identifier)
+            or self._offline.get(identifier)
+            or self._hosted.get(identifier)
+            or self._implicit.get(identifier)
+        )
         if record is not None:
             return record
         record = self._cached.get(identifier)
@@ -96,8 +111,22 @@ class ContextRegistry:
         local_id = local_id_in_path(url)
         return None if local_id is None else self.get(local_id)
 
+    def offline_copy(self, url: str) -> ContextRecord | None:
+        """The bundled record that answers an official Smart Data Models URL, or None."""
+        return self._offline.get(url)
+
+    def is_builtin(self, record: ContextRecord) -> bool:
+        """The core and the bundled records: part of the broker, never deleted or reloaded."""
+        return record is self.core or self._bundled.get(record.local_id) is record
+
     def records(self) -> list[ContextRecord]:
-        return [self.core, *self._hosted.values(), *self._cached.values(), *self._implicit.values()]
+        return [
+            self.core,
+            *self._bundled.values(),
+            *self._hosted.values(),
+            *self._cached.values(),
+            *self._implicit.values(),
+        ]
 
     # -- Hosted ---------------------------------------------------------------------------
 

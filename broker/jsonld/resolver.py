@@ -3,7 +3,8 @@
 Resolution happens once per distinct @context; afterwards `resolve` is a dict lookup (the
 context itself is the key: a URL string as is, anything else as canonical JSON). Building a
 TermMap first gathers every document the context references (core URLs from the bundle,
-``/ngsi-ld/v1/jsonldContexts/{id}`` URLs from the registry, anything else over HTTP through
+``/ngsi-ld/v1/jsonldContexts/{id}`` URLs from the registry, the official Smart Data Models
+URLs the bundle covers from the bundled records (`sdm.py`), anything else over HTTP through
 the guarded fetcher, cached as Cached records), then lets pyld process the whole context
 offline with those documents.
 
@@ -12,7 +13,8 @@ Rules from ETSI GS CIM 009 relied on here:
   not contain scoped contexts (BadRequestData).
 - 5.13: Hosted, Cached and ImplicitlyCreated records; Serve gives OperationNotSupported for
   Cached records; Delete with reload re-fetches Cached records (LdContextNotAvailable when
-  that fails) and is BadRequestData for the other kinds.
+  that fails) and is BadRequestData for the other kinds. The core and the bundled Smart Data
+  Models records are BadRequestData for both.
 - 6.3.5 / LdContextNotAvailable: a remote context that cannot be had is a 503.
 """
 
@@ -281,7 +283,7 @@ class ContextResolver:
             found.documents[url] = core_context_document()
             found.records.append(self._registry.core)
             return
-        stored = self._registry.served_at(url)
+        stored = self._registry.served_at(url) or self._registry.offline_copy(url)
         if stored is None and url.startswith(LOCAL_BASE):
             raise LdContextNotAvailable(
                 f"@context {url[len(LOCAL_BASE) :]} could not be retrieved: no such @context "
@@ -409,6 +411,11 @@ class ContextResolver:
         record = self.get_record(local_id)
         if record is self._registry.core:
             raise BadRequestData("the core @context cannot be deleted or reloaded")
+        if self._registry.is_builtin(record):
+            raise BadRequestData(
+                f"@context {record.local_id} is bundled with the broker: it cannot be deleted "
+                "or reloaded"
+            )
         if reload:
             if record.kind != CACHED:
                 raise BadRequestData(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from aiohttp.test_utils import TestServer
 from jsonld_support import Clock, ContextServer, MakeResolver
 
 from broker.jsonld import ContextResolver
+from broker.jsonld.fetch import ContextFetcher
 from broker.settings import Settings
 
 
@@ -47,3 +49,23 @@ async def make_resolver(clock: Clock) -> AsyncIterator[MakeResolver]:
     yield make
     for resolver in made:
         await resolver.close()
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a socket or resolve a name fails the test."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+
+@pytest.fixture
+def no_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def refuse(self: ContextFetcher, url: str) -> Any:
+        raise AssertionError(f"{url} was fetched; it must be answered without a fetch")
+
+    monkeypatch.setattr(ContextFetcher, "fetch", refuse)

@@ -63,6 +63,22 @@ class ContextServer:
         )
 
 
+class FakePersistence:
+    """A ContextPersistence in a dict (`saved`: id -> record)."""
+
+    def __init__(self) -> None:
+        self.saved: dict[str, dict[str, Any]] = {}
+
+    async def save_context(self, record: dict[str, Any]) -> None:
+        self.saved[record["id"]] = record
+
+    async def load_contexts(self) -> list[dict[str, Any]]:
+        return list(self.saved.values())
+
+    async def delete_context(self, id: str) -> bool:
+        return self.saved.pop(id, None) is not None
+
+
 class Clock:
     """A monotonic clock the test moves by hand."""
 

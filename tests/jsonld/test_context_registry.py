@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from jsonld_support import Clock, ContextServer, MakeResolver
+from jsonld_support import Clock, ContextServer, FakePersistence, MakeResolver
 
 from broker.errors import (
     BadRequestData,
@@ -14,24 +14,15 @@ from broker.errors import (
     OperationNotSupported,
     ResourceNotFound,
 )
-from broker.jsonld import CORE_CONTEXT_URL, CORE_CONTEXT_URLS
+from broker.jsonld import CORE_CONTEXT_URL, CORE_CONTEXT_URLS, ContextRecord, ContextResolver
 from broker.jsonld.records import CONTEXTS_PATH
 
 EX = "https://example.org/ns/"
 
 
-class FakePersistence:
-    def __init__(self) -> None:
-        self.saved: dict[str, dict[str, Any]] = {}
-
-    async def save_context(self, record: dict[str, Any]) -> None:
-        self.saved[record["id"]] = record
-
-    async def load_contexts(self) -> list[dict[str, Any]]:
-        return list(self.saved.values())
-
-    async def delete_context(self, id: str) -> bool:
-        return self.saved.pop(id, None) is not None
+def _added_hosted(resolver: ContextResolver) -> list[ContextRecord]:
+    """The Hosted records clients added (not the bundled Smart Data Models contexts)."""
+    return [r for r in resolver.list_records("Hosted") if not (r.extra_info or {}).get("bundled")]
 
 
 async def test_added_context_is_hosted_and_served(make_resolver: MakeResolver) -> None:
@@ -59,7 +50,7 @@ async def test_adding_an_invalid_context_is_a_400(
     resolver = await make_resolver()
     with pytest.raises(BadRequestData):
         await resolver.add_hosted(document)
-    assert resolver.list_records("Hosted") == []
+    assert _added_hosted(resolver) == []
 
 
 async def test_added_context_is_usable_through_its_url_on_any_host(
@@ -89,7 +80,7 @@ async def test_list_includes_every_kind_and_filters_by_kind(
     implicit_url = implicit.link_url
     kinds = {r.kind for r in resolver.list_records()}
     assert kinds == {"Hosted", "Cached", "ImplicitlyCreated"}
-    assert [r.local_id for r in resolver.list_records("Hosted")] == [hosted.local_id]
+    assert [r.local_id for r in _added_hosted(resolver)] == [hosted.local_id]
     assert url in [r.url for r in resolver.list_records("Cached")]
     assert [r.url for r in resolver.list_records("ImplicitlyCreated")] == [implicit_url]
 
@@ -254,21 +245,11 @@ async def test_hosted_contexts_survive_a_restart_through_the_persistence(
     await second.delete(record.local_id, reload=False)
     assert persistence.saved == {}
     third = await make_resolver(persistence)
-    assert third.list_records("Hosted") == []
+    assert _added_hosted(third) == []
 
 
 async def test_unreadable_persisted_records_are_skipped(make_resolver: MakeResolver) -> None:
     persistence = FakePersistence()
     persistence.saved["broken"] = {"id": "broken"}
     resolver = await make_resolver(persistence)
-    assert resolver.list_records("Hosted") == []
-
-
-@pytest.fixture
-def no_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
-    from broker.jsonld.fetch import ContextFetcher
-
-    async def refuse(self: ContextFetcher, url: str) -> Any:
-        raise AssertionError(f"{url} must be served from the registry")
-
-    monkeypatch.setattr(ContextFetcher, "fetch", refuse)
+    assert _added_hosted(resolver) == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import time
 from typing import Any
 
@@ -18,18 +17,6 @@ from broker.jsonld.records import CONTEXTS_PATH
 NGSI = "https://uri.etsi.org/ngsi-ld/"
 DEFAULT = NGSI + "default-context/"
 EX = "https://example.org/ns/"
-
-
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a socket or resolve a name fails the test."""
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError(f"network access attempted: {args!r}")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
 
 
 async def test_no_context_resolves_to_the_core_context(make_resolver: MakeResolver) -> None:
