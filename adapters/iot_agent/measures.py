@@ -99,6 +99,9 @@ def _ul_group(raw: str, index: int, count: int) -> Measures:
         if len(fields) == 1:
             raise MeasureError(f"{where}: key {first!r} has no value")
         if parse_iso8601(first) is None:
+            if "" in fields:
+                empty = fields.index("")
+                raise MeasureError(f"{where}: field {empty + 1} of {len(fields)} is empty")
             raise MeasureError(
                 f"{where}: {len(fields)} fields, an odd number, so the first must be a "
                 f"timestamp, and {first!r} is not an ISO 8601 date-time (or a key has no value)"
