@@ -521,20 +521,23 @@ def _geo(kind: str | None, *, lat_first: bool = False) -> Converter:
             geometry = {"type": target, "coordinates": value}
         else:
             numbers = _flat_numbers(value)
-            if numbers is None or not numbers or len(numbers) % 2:
+            if not numbers:
                 raise MeasureError(f"attribute {name!r}: {value!r} is not a list of "
                                    f"coordinates for a {target}")
+            if target == "Point" and len(numbers) != 2:
+                raise MeasureError(f"attribute {name!r}: a Point has two coordinates, "
+                                   f"got {len(numbers)}")
+            if len(numbers) % 2:
+                raise MeasureError(f"attribute {name!r}: an odd number of coordinates "
+                                   f"({len(numbers)}) for a {target}")
             pairs = [numbers[i:i + 2] for i in range(0, len(numbers), 2)]
             if lat_first:
                 pairs = [[lon, lat] for lat, lon in pairs]
-            coords: Any
+            coords: Any = pairs
             if target == "Point":
-                if len(pairs) != 1:
-                    raise MeasureError(f"attribute {name!r}: a Point has two coordinates, "
-                                       f"got {len(numbers)}")
                 coords = pairs[0]
-            else:
-                coords = [pairs] if target == "Polygon" else pairs
+            elif target == "Polygon":
+                coords = [pairs]
             geometry = {"type": target, "coordinates": coords}
         problem = _geometry_problem(geometry)
         if problem:
