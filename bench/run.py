@@ -81,10 +81,12 @@ def pinned(cpu: int) -> list[str]:
 
 @contextlib.contextmanager
 def serve(name: str, cmd: list[str], port: int, env: dict[str, str] | None = None,
-          log: Path | None = None) -> Iterator[Server]:
+          log: Path | None = None, cpu: int | None = SERVER_CPU) -> Iterator[Server]:
+    """`cmd` started (pinned to `cpu`, None: not pinned) until its /health answers."""
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
-        pinned(SERVER_CPU) + cmd, env={**os.environ, **(env or {})}, stdout=out, stderr=out
+        (pinned(cpu) if cpu is not None else []) + cmd, env={**os.environ, **(env or {})},
+        stdout=out, stderr=out,
     )
     url = f"http://127.0.0.1:{port}"
     try:
