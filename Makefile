@@ -25,6 +25,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	command -v wrk >/dev/null 2>&1 || (apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1)) || echo "wrk not available: the Python load generator will be used"
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.notify
+	$(BIN)/python -m bench.iot_agent
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -810,7 +810,8 @@ class DeviceMapping:
 
 
 _MAPPINGS: dict[tuple[int, int, str], DeviceMapping] = {}
-_MAPPINGS_MAX = 4096
+_MAPPINGS_MAX = 65_536
+"""Room for a province's devices (14,000) reporting in turn; a miss compiles one again."""
 
 
 def mapping_for(
