@@ -23,6 +23,7 @@ from broker.services.discovery import DiscoveryService
 from broker.services.entities import EntityService
 from broker.services.purge import PurgeService
 from broker.services.timed_store import TimedStore
+from broker.services.validation import ModelValidation
 from broker.settings import Settings
 from broker.storage.base import Store
 from broker.subscriptions.http_transport import HttpTransport
@@ -92,7 +93,8 @@ def create_app(settings: Settings) -> web.Application:
     store = TimedStore(raw_store, metrics)
     resolver = ContextResolver(settings, store)
     bus = EventBus()
-    entities = EntityService(store, bus)
+    validation = ModelValidation(settings.validation, settings.validation_tenants, metrics)
+    entities = EntityService(store, bus, validation)
     index = SubscriptionIndex()
     stats = StatsBook()
     builder = NotificationBuilder(resolver, lambda: public_base_url(settings))
@@ -116,7 +118,10 @@ def create_app(settings: Settings) -> web.Application:
         store=store,
         resolver=resolver,
         entities=entities,
-        batch=BatchService(store, bus, entities.lock, max_attributes=settings.max_attributes),
+        batch=BatchService(
+            store, bus, entities.lock, max_attributes=settings.max_attributes,
+            validation=validation,
+        ),
         purge=PurgeService(store, bus, entities.lock, page_size=settings.page_size_max),
         discovery=DiscoveryService(store, entities.require_tenant),
         subscriptions=subscriptions,

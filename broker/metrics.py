@@ -79,6 +79,13 @@ class Metrics:
             "Failed attempts to connect to an MQTT server for notifications.",
             registry=self.registry,
         )
+        self.validation_failures = Counter(
+            "agora_validation_failures",
+            "Writes that did not fit their bundled Smart Data Model, by model and outcome "
+            "(warned: stored anyway; refused: rejected with 400).",
+            ["model", "outcome"],
+            registry=self.registry,
+        )
         self.periodic_notifications = Counter(
             "agora_periodic_notifications",
             "Periodic (timeInterval) notifications this process claimed and queued.",

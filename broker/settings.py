@@ -133,6 +133,18 @@ class Settings:
         "Seconds between writes of the subscriptions' delivery counters (timesSent, "
         "lastSuccess, ...) to the store; they are also written at shutdown.",
     )
+    validation: str = _setting(
+        "off",
+        "Checks writes of the bundled Smart Data Models types against their schemas: `off`, "
+        "`warn` (stored, logged and counted in `agora_validation_failures`) or `enforce` "
+        "(refused with 400 naming the field). Applies to every tenant not named in "
+        "`validation_tenants`.",
+    )
+    validation_tenants: tuple[str, ...] = _setting(
+        (),
+        "Per-tenant validation modes overriding `validation`, as `tenant=mode` "
+        "(comma-separated in the environment variable), e.g. `city-a=enforce,city-b=warn`.",
+    )
     sqlite_synchronous: str = _setting(
         "NORMAL",
         "SQLite `synchronous` pragma (NORMAL survives a process crash; FULL also power loss).",

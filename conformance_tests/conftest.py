@@ -6,7 +6,9 @@
   MongoDB (`nx-27017`, or `MONGODB_URL` when set), and every test runs against both
   (ids `sqlite` and `mongo`; `AGORA_CONFORMANCE_STORES=sqlite` limits the run).
 
-The brokers it starts get `AGORA_ALLOW_PRIVATE_URLS=true` so that they may fetch the @context
+The brokers it starts check writes of the bundled Smart Data Models types in two tenants
+(`validated`: enforce, `warned`: warn; every other tenant: off). They get
+`AGORA_ALLOW_PRIVATE_URLS=true` so that they may fetch the @context
 documents the suite serves on 127.0.0.1 and notify the receiver it runs there, and
 `AGORA_NOTIFICATION_CA_FILE` naming the suite's throwaway CA (`suite_ca`), so that they trust
 the TLS receivers and MQTT servers whose certificates it issued.
@@ -35,8 +37,12 @@ if TYPE_CHECKING:
     from conformance_tests.tls import TestCa
 
 STORES = ("sqlite", "mongo")
+VALIDATED_TENANT = "validated"
+WARNED_TENANT = "warned"
 BROKER_ENV = {
     "AGORA_ALLOW_PRIVATE_URLS": "true",
+    # two tenants whose writes of Smart Data Models types are checked (test_sdm_validation)
+    "AGORA_VALIDATION_TENANTS": f"{VALIDATED_TENANT}=enforce,{WARNED_TENANT}=warn",
     "AGORA_LOG_LEVEL": "WARNING",
     "AGORA_ACCESS_LOG": "false",
 }

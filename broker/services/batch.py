@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from broker.errors import (
@@ -31,6 +31,7 @@ from broker.events import ChangeEvent, EventBus
 from broker.model import operations
 from broker.model.expand import ExpandedFragment
 from broker.services.entities import utc_now
+from broker.services.validation import ModelValidation
 from broker.storage.base import (
     BatchOutcome,
     BatchWrite,
@@ -75,10 +76,12 @@ class BatchService:
         lock_of: LockOf | None = None,
         *,
         max_attributes: int | None = None,
+        validation: ModelValidation | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.max_attributes = max_attributes
+        self.validation = validation
         if lock_of is None:
             own: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
                 weakref.WeakValueDictionary()
@@ -97,7 +100,7 @@ class BatchService:
                     raise AlreadyExists(f"entity '{entity['id']}' already exists", field="id")
                 return entity
 
-            return apply
+            return self._checked(tenant, apply, lambda old: None)
 
         return await self._run(tenant, [(e["id"], step(e)) for e in entities], creates=True)
 
@@ -126,7 +129,10 @@ class BatchService:
                 )
                 return new
 
-            return apply
+            written = entity["attrs"]
+            return self._checked(
+                tenant, apply, lambda old: None if old is None or replace else written
+            )
 
         return await self._run(tenant, [(e["id"], step(e)) for e in entities], creates=True)
 
@@ -150,7 +156,7 @@ class BatchService:
                 )
                 return new
 
-            return apply
+            return self._checked(tenant, apply, lambda old: fragment.attrs)
 
         return await self._run(tenant, [(_id_of(f), step(f)) for f in fragments], creates=False)
 
@@ -170,7 +176,7 @@ class BatchService:
                 )
                 return new
 
-            return apply
+            return self._checked(tenant, apply, lambda old: fragment.attrs)
 
         return await self._run(tenant, [(_id_of(f), step(f)) for f in fragments], creates=False)
 
@@ -186,6 +192,27 @@ class BatchService:
             return apply
 
         return await self._run(tenant, [(i, step(i)) for i in ids], creates=False)
+
+    def _checked(
+        self,
+        tenant: str,
+        apply: Callable[[ExpandedEntity | None], ExpandedEntity],
+        written: Callable[[ExpandedEntity | None], Collection[str] | None],
+    ) -> Step:
+        """`apply` followed by the check of the entity it produced against its model; the
+        element fails alone (enforce) when it does not fit. `written(old)`: the attributes the
+        element writes (None: the whole entity answers)."""
+        validation = self.validation
+        if validation is None or not validation.active(tenant):
+            return apply
+
+        def step(old: ExpandedEntity | None) -> ExpandedEntity:
+            new = apply(old)
+            if new is not old:
+                validation.check(tenant, new, written(old))
+            return new
+
+        return step
 
     # -- one read, one write --------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TypeVar
 
 from broker.errors import AlreadyExists, NonexistentTenant, ResourceNotFound
@@ -19,6 +19,7 @@ from broker.events import ChangeEvent, EventBus
 from broker.model import operations
 from broker.model.expand import ExpandedFragment
 from broker.model.operations import UpdateResult
+from broker.services.validation import ModelValidation, validated
 from broker.storage.base import DuplicateEntity, EntityStore
 from broker.types import DEFAULT_TENANT, ExpandedEntity, Instance
 
@@ -44,9 +45,12 @@ def utc_now() -> str:
 
 
 class EntityService:
-    def __init__(self, store: EntityStore, bus: EventBus) -> None:
+    def __init__(
+        self, store: EntityStore, bus: EventBus, validation: ModelValidation | None = None
+    ) -> None:
         self.store = store
         self.bus = bus
+        self.validation = validation
         self._known_tenants: set[str] = {DEFAULT_TENANT}
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -75,6 +79,8 @@ class EntityService:
     # -- entities -----------------------------------------------------------------------
 
     async def create(self, tenant: str, entity: ExpandedEntity) -> None:
+        if self.validation is not None:
+            self.validation.check(tenant, entity)
         try:
             await self.store.create_entity(tenant, entity)
         except DuplicateEntity:
@@ -102,6 +108,7 @@ class EntityService:
             tenant,
             new["id"],
             lambda old: (operations.replace_entity(old, new, now=utc_now()), None),
+            written=None,
         )
 
     async def merge(self, tenant: str, entity_id: str, fragment: ExpandedFragment) -> None:
@@ -111,6 +118,7 @@ class EntityService:
             lambda old: operations.merge_entity(
                 old, fragment.attrs, now=utc_now(), types=fragment.types, scope=fragment.scope
             ),
+            written=fragment.attrs,
         )
 
     # -- attributes ---------------------------------------------------------------------
@@ -129,6 +137,7 @@ class EntityService:
                 types=fragment.types,
                 scope=fragment.scope,
             ),
+            written=fragment.attrs,
         )
 
     async def update_attrs(
@@ -140,6 +149,7 @@ class EntityService:
             lambda old: operations.update_attrs(
                 old, fragment.attrs, now=utc_now(), types=fragment.types, scope=fragment.scope
             ),
+            written=fragment.attrs,
         )
 
     async def partial_update_attr(
@@ -149,6 +159,7 @@ class EntityService:
             tenant,
             entity_id,
             lambda old: (operations.partial_update_attr(old, name, instances, now=utc_now()), None),
+            written=(name,),
         )
 
     async def replace_attr(
@@ -158,6 +169,7 @@ class EntityService:
             tenant,
             entity_id,
             lambda old: (operations.replace_attr(old, name, instances, now=utc_now()), None),
+            written=(name,),
         )
 
     async def delete_attr(
@@ -178,6 +190,7 @@ class EntityService:
                 ),
                 None,
             ),
+            written=(name,),
         )
 
     # -- the read-modify-write cycle ----------------------------------------------------
@@ -187,9 +200,13 @@ class EntityService:
         tenant: str,
         entity_id: str,
         apply: Callable[[ExpandedEntity], tuple[ExpandedEntity, R]],
+        *,
+        written: Collection[str] | None,
     ) -> R:
         """Apply one update rule to the stored entity (the store reads and writes it in one
-        step), publish; returns what the rule reported."""
+        step), check the result against its model (`written`: the attributes the rule
+        writes; None: the whole entity answers), publish; returns what the rule reported."""
+        apply = validated(self.validation, tenant, apply, written, lambda result: result[0])
         async with self.lock(tenant, entity_id):
             modified = await self.store.modify_entity(tenant, entity_id, apply)
         if modified is None:
