@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.notify
 	$(BIN)/python -m bench.iot_agent
+	$(BIN)/python -m bench.validation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from broker.errors import BadRequestData
 from broker.jsonld.core import DEFAULT_VOCAB, core_context_document
 from broker.metrics import Metrics
-from broker.types import ExpandedEntity
+from broker.types import VALUE_MEMBER, ExpandedEntity, Instance
 from data_models.contexts import all_models_context
 from data_models.fastcheck import compile_model
 from data_models.keyvalues import attribute_value
@@ -136,7 +136,10 @@ def _problems(
     if written is None:
         return problems
     names = _short_names()
-    touched = {names.get(iri, iri) for iri in written}
+    touched = {
+        names.get(iri) or (iri[len(DEFAULT_VOCAB):] if iri.startswith(DEFAULT_VOCAB) else iri)
+        for iri in written
+    }
     return [p for p in problems if _top_level(p.field) in touched]
 
 
@@ -144,8 +147,28 @@ def _key_values(model: Model, entity: ExpandedEntity) -> dict[str, Any]:
     names = _short_names()
     key_values: dict[str, Any] = {"id": entity["id"], "type": model.type}
     for iri, instances in entity.get("attrs", {}).items():
-        key_values[names.get(iri, iri)] = attribute_value(instances)
+        name = names.get(iri)
+        if name is None:
+            name = iri[len(DEFAULT_VOCAB):] if iri.startswith(DEFAULT_VOCAB) else iri
+        key_values[name] = _stored_value(instances)
     return key_values
+
+
+def _stored_value(instances: list[Instance]) -> Any:
+    """The keyValues value of a stored attribute: its default instance's value member (as
+    `data_models.keyvalues` gives it, without having to guess the form)."""
+    instance = instances[0]
+    if "datasetId" in instance:
+        instance = next((i for i in instances if "datasetId" not in i), instance)
+    member = VALUE_MEMBER.get(instance.get("type", ""))
+    if member is None:
+        return attribute_value(instances)
+    value = instance.get(member)
+    if member == "objectList" and isinstance(value, list):
+        return [item["object"] if isinstance(item, dict) else item for item in value]
+    if isinstance(value, dict) and "@value" in value:
+        return value["@value"]
+    return value
 
 
 def _top_level(field: str) -> str:
@@ -193,20 +216,7 @@ def _short_names() -> dict[str, str]:
     for model in list_models():
         for attribute in model.attributes:
             names.setdefault(DEFAULT_VOCAB + attribute, attribute)
-    return _DefaultVocab(names)
-
-
-class _DefaultVocab(dict[str, str]):
-    """A default-context IRI not listed compacts to its last segment, as the core context's
-    @vocab would."""
-
-    def get(self, key: str, default: Any = None) -> Any:
-        found = super().get(key)
-        if found is not None:
-            return found
-        if key.startswith(DEFAULT_VOCAB):
-            return key[len(DEFAULT_VOCAB):]
-        return default
+    return names
 
 
 def _iri_of(definition: Any) -> str | None:
