@@ -77,6 +77,28 @@ def test_entity_deleted_trigger_notifies_the_deletion(
     assert note.body["data"][0]["id"] == entity["id"]
 
 
+def test_attribute_created_trigger_fires_for_an_append_of_a_new_attribute_only(
+    target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
+) -> None:
+    c = target.client()
+    kind, uri = fresh_type(), receiver.endpoint()
+    entity = sensor(kind, speed=1)
+    c.create(entity)
+    subscriptions.create(
+        c, subscription_body(kind, uri, notificationTrigger=["attributeCreated"])
+    )
+    speed = {"speed": {"type": "Property", "value": 2}}
+    assert c.patch(attrs_path(entity["id"]), json=speed).status == 204
+    assert c.post(attrs_path(entity["id"]), json=speed).status == 204  # overwrites speed
+    brand = {"brand": {"type": "Property", "value": "Seat"}}
+    assert c.post(attrs_path(entity["id"]), json=brand).status == 204
+    [note] = receiver.wait_for(uri)
+    assert note.body["data"][0]["id"] == entity["id"]
+    assert note.body["data"][0]["brand"] == brand["brand"]
+    time.sleep(0.3)
+    assert len(receiver.received(uri)) == 1
+
+
 def test_ld_json_endpoints_receive_the_context_in_the_body(
     target: Target, receiver: NotificationReceiver, subscriptions: Subscriptions
 ) -> None:
