@@ -1,6 +1,7 @@
-"""An `agora serve` process on the embedded SQLite store killed with SIGKILL (no graceful
+"""An `agora serve` process on either store (a SQLite file; MongoDB through nx-27017, or
+MONGODB_URL) killed with SIGKILL (no graceful
 shutdown: nothing drained, nothing flushed) while a periodic (timeInterval) and a throttled
-subscription exist, then started again on the same file: the periodic notifications resume
+subscription exist, then started again on the same store: the periodic notifications resume
 on their schedule (the slot sent before the crash is not sent again at once, and none is
 skipped), and throttling still holds back a change that comes too soon after the last
 notification sent before the crash."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from test_subscription_replicas import ENV, create_subscription
 
 from conformance_tests.client import Client, attrs_path
 from conformance_tests.receiver import Notification, NotificationReceiver
-from conformance_tests.servers import Broker
+from conformance_tests.servers import Broker, mongo_wire_server
 from conformance_tests.subscription_support import fresh_type, sensor, subscription_body
 
 INTERVAL = 3.0
@@ -29,9 +31,21 @@ SLACK = 0.15
 what is due every 0.1 s)."""
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    started = Broker(f"sqlite:///{tmp_path / 'agora.db'}", env=ENV)
+@pytest.fixture(scope="module")
+def mongo_store() -> Iterator[str]:
+    with mongo_wire_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Broker]:
+    env = dict(ENV)
+    if request.param == "mongo":
+        store = request.getfixturevalue("mongo_store")
+        env["AGORA_MONGO_DB_PREFIX"] = f"agora-crash-{uuid.uuid4().hex[:8]}"
+    else:
+        store = f"sqlite:///{tmp_path / 'agora.db'}"
+    started = Broker(store, env=env)
     started.start()
     yield started
     started.stop()
