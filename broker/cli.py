@@ -17,18 +17,24 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from broker.app import create_app
-
-    settings = Settings.from_env(
+def serve_settings(args: argparse.Namespace) -> Settings:
+    """The settings of `agora serve`: defaults, AGORA_* variables, then the flags given."""
+    return Settings.from_env(
         host=args.host,
         port=args.port,
         store=args.store,
         allow_private_urls=True if args.allow_private_urls else None,
         log_level=args.log_level,
+        validation=args.validation,
     )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from broker.app import create_app
+
+    settings = serve_settings(args)
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -220,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(AGORA_ALLOW_PRIVATE_URLS)",
     )
     serve.add_argument("--log-level", help="logging level (AGORA_LOG_LEVEL, default INFO)")
+    serve.add_argument(
+        "--validation", choices=("off", "warn", "enforce"),
+        help="check writes of the bundled Smart Data Models types (AGORA_VALIDATION, default "
+        "off; AGORA_VALIDATION_TENANTS sets it per tenant)",
+    )
     serve.add_argument("--adapters", nargs="+", metavar="NAME",
                        help="also run these adapters in this process, publishing to it "
                        "(health and metrics under /adapters/)")

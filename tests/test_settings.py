@@ -31,3 +31,17 @@ def test_invalid_environment_value_names_the_variable() -> None:
 def test_list_settings_are_comma_separated_in_the_environment() -> None:
     s = Settings.from_env({"AGORA_INDEXED_ATTRIBUTES": "https://e.org/a, https://e.org/b,"})
     assert s.indexed_attributes == ("https://e.org/a", "https://e.org/b")
+
+
+def test_agora_serve_validation_flag_overrides_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from broker.cli import build_parser, serve_settings
+
+    monkeypatch.setenv("AGORA_VALIDATION", "warn")
+    monkeypatch.setenv("AGORA_VALIDATION_TENANTS", "city-a=off")
+    assert serve_settings(build_parser().parse_args(["serve"])).validation == "warn"
+    settings = serve_settings(build_parser().parse_args(["serve", "--validation", "enforce"]))
+    assert (settings.validation, settings.validation_tenants) == ("enforce", ("city-a=off",))
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--validation", "strict"])
