@@ -31,7 +31,7 @@ from broker.events import ChangeEvent, EventBus
 from broker.model import operations
 from broker.model.expand import ExpandedFragment
 from broker.services.entities import utc_now
-from broker.services.validation import ModelValidation
+from broker.services.validation import ModelValidation, validated
 from broker.storage.base import (
     BatchOutcome,
     BatchWrite,
@@ -200,19 +200,8 @@ class BatchService:
         written: Callable[[ExpandedEntity | None], Collection[str] | None],
     ) -> Step:
         """`apply` followed by the check of the entity it produced against its model; the
-        element fails alone (enforce) when it does not fit. `written(old)`: the attributes the
-        element writes (None: the whole entity answers)."""
-        validation = self.validation
-        if validation is None or not validation.active(tenant):
-            return apply
-
-        def step(old: ExpandedEntity | None) -> ExpandedEntity:
-            new = apply(old)
-            if new is not old:
-                validation.check(tenant, new, written(old))
-            return new
-
-        return step
+        element fails alone (enforce) when it does not fit."""
+        return validated(self.validation, tenant, apply, written, lambda new: new)
 
     # -- one read, one write --------------------------------------------------------------
 

@@ -206,7 +206,9 @@ class EntityService:
         """Apply one update rule to the stored entity (the store reads and writes it in one
         step), check the result against its model (`written`: the attributes the rule
         writes; None: the whole entity answers), publish; returns what the rule reported."""
-        apply = validated(self.validation, tenant, apply, written, lambda result: result[0])
+        apply = validated(
+            self.validation, tenant, apply, lambda old: written, lambda result: result[0]
+        )
         async with self.lock(tenant, entity_id):
             modified = await self.store.modify_entity(tenant, entity_id, apply)
         if modified is None:

@@ -39,6 +39,7 @@ log = logging.getLogger("agora.validation")
 
 MODES = ("off", "warn", "enforce")
 
+Old = TypeVar("Old")
 R = TypeVar("R")
 
 
@@ -106,20 +107,22 @@ class ModelValidation:
 def validated(
     validation: ModelValidation | None,
     tenant: str,
-    apply: Callable[[ExpandedEntity], R],
-    written: Collection[str] | None,
+    apply: Callable[[Old], R],
+    written: Callable[[Old], Collection[str] | None],
     entity_of: Callable[[R], ExpandedEntity | None],
-) -> Callable[[ExpandedEntity], R]:
-    """`apply` (an update rule) followed by the check of the entity it produced
-    (`entity_of` picks it from the rule's result); `apply` itself when nothing is checked."""
+) -> Callable[[Old], R]:
+    """`apply` (an update rule: the stored entity, or None where a batch creates, to its
+    result) followed by the check of the entity it produced (`entity_of` picks it from the
+    result; `written(old)`: the attributes the rule writes, None for the whole entity);
+    `apply` itself when the tenant's mode is off."""
     if validation is None or not validation.active(tenant):
         return apply
 
-    def run(old: ExpandedEntity) -> R:
+    def run(old: Old) -> R:
         result = apply(old)
         entity = entity_of(result)
         if entity is not None and entity is not old:
-            validation.check(tenant, entity, written)
+            validation.check(tenant, entity, written(old))
         return result
 
     return run
