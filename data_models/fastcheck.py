@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sized
 from functools import cache
 from typing import Any, cast
 
-from referencing import Registry
 from referencing._core import Resolver
 
 from data_models.formats import is_date_time, is_uri
@@ -41,27 +40,22 @@ class Unsupported(Exception):
     """The schema uses a keyword this compiler does not implement."""
 
 
-def _is_ipv4(value: str) -> bool:
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        return False
-    return True
+def _parses_as(kind: Callable[[str], object]) -> Callable[[str], bool]:
+    def test(value: str) -> bool:
+        try:
+            kind(value)
+        except ValueError:
+            return False
+        return True
 
-
-def _is_ipv6(value: str) -> bool:
-    try:
-        ipaddress.IPv6Address(value)
-    except ValueError:
-        return False
-    return True
+    return test
 
 
 FORMATS: dict[str, Callable[[str], bool]] = {
     "date-time": is_date_time,
     "uri": is_uri,
-    "ipv4": _is_ipv4,
-    "ipv6": _is_ipv6,
+    "ipv4": _parses_as(ipaddress.IPv4Address),
+    "ipv6": _parses_as(ipaddress.IPv6Address),
 }
 
 
@@ -100,8 +94,7 @@ def _json_key(value: Any) -> Any:
 
 
 class _Compiler:
-    def __init__(self, registry: Registry[Any]) -> None:
-        self.registry = registry
+    def __init__(self) -> None:
         self.by_node: dict[int, Check] = {}
 
     def compile(self, schema: Any, resolver: Resolver[Any]) -> Check:
@@ -114,15 +107,13 @@ class _Compiler:
         key = id(schema)
         if key in self.by_node:
             return self.by_node[key]
-        checks: list[Check] = []
         slot: list[Check] = []
 
         def check(value: Any) -> bool:  # stands in while a recursive $ref is compiled
             return slot[0](value)
 
         self.by_node[key] = check
-        checks.extend(self._keywords(schema, resolver))
-        slot.append(_all(checks))
+        slot.append(_all(self._keywords(schema, resolver)))
         self.by_node[key] = slot[0]
         return slot[0]
 
@@ -131,14 +122,12 @@ class _Compiler:
         for keyword, arg in schema.items():
             if keyword in ANNOTATIONS or keyword in ("properties", "required"):
                 continue
-            checks.append(self._keyword(keyword, arg, schema, resolver))
+            checks.append(self._keyword(keyword, arg, resolver))
         if "properties" in schema or "required" in schema:
             checks.append(self._object(schema, resolver))
         return checks
 
-    def _keyword(
-        self, keyword: str, arg: Any, schema: Mapping[str, Any], resolver: Resolver[Any]
-    ) -> Check:
+    def _keyword(self, keyword: str, arg: Any, resolver: Resolver[Any]) -> Check:
         if keyword == "type":
             names = arg if isinstance(arg, list) else [arg]
             kinds = [TYPE_CHECKS[n] for n in names]
@@ -291,9 +280,8 @@ def compile_model(model_type: str) -> Check | None:
     model = get_model(model_type)
     if model is None:
         return None
-    registry = schema_registry()
-    resolver = registry.resolver(model.schema_id)
+    resolver = schema_registry().resolver(model.schema_id)
     try:
-        return _Compiler(registry).compile(model.schema, resolver)
+        return _Compiler().compile(model.schema, resolver)
     except Unsupported:
         return None

@@ -138,23 +138,25 @@ def _problems(
     problems = validate(key_values)
     if written is None:
         return problems
-    names = _short_names()
-    touched = {
-        names.get(iri) or (iri[len(DEFAULT_VOCAB):] if iri.startswith(DEFAULT_VOCAB) else iri)
-        for iri in written
-    }
+    touched = {_short_name(iri) for iri in written}
     return [p for p in problems if _top_level(p.field) in touched]
 
 
 def _key_values(model: Model, entity: ExpandedEntity) -> dict[str, Any]:
-    names = _short_names()
     key_values: dict[str, Any] = {"id": entity["id"], "type": model.type}
     for iri, instances in entity.get("attrs", {}).items():
-        name = names.get(iri)
-        if name is None:
-            name = iri[len(DEFAULT_VOCAB):] if iri.startswith(DEFAULT_VOCAB) else iri
-        key_values[name] = _stored_value(instances)
+        key_values[_short_name(iri)] = _stored_value(instances)
     return key_values
+
+
+def _short_name(iri: str) -> str:
+    """The short name the models' schemas use for an expanded attribute IRI; a
+    default-context IRI not in any context gives its last segment, as @vocab would; any other
+    IRI stays as it is (no model names it)."""
+    name = _short_names().get(iri)
+    if name is not None:
+        return name
+    return iri[len(DEFAULT_VOCAB):] if iri.startswith(DEFAULT_VOCAB) else iri
 
 
 def _stored_value(instances: list[Instance]) -> Any:
@@ -216,9 +218,6 @@ def _short_names() -> dict[str, str]:
             iri = _iri_of(definition)
             if iri is not None:
                 names[iri] = term
-    for model in list_models():
-        for attribute in model.attributes:
-            names.setdefault(DEFAULT_VOCAB + attribute, attribute)
     return names
 
 
@@ -232,8 +231,10 @@ def _iri_of(definition: Any) -> str | None:
 
 
 def _expand_compact(iri: str | None, terms: dict[str, Any]) -> str | None:
-    if iri is None or "://" in iri or ":" not in iri:
-        return iri if iri is not None and "://" in iri else None
-    prefix, _, rest = iri.partition(":")
-    base = _iri_of(terms.get(prefix))
+    """A full IRI as it is, a compact one (`ngsi-ld:location`) through its prefix term;
+    None for anything else."""
+    if iri is None or "://" in iri:
+        return iri
+    prefix, sep, rest = iri.partition(":")
+    base = _iri_of(terms.get(prefix)) if sep else None
     return base + rest if base is not None else None
