@@ -116,12 +116,15 @@ def _serve_with_adapters(
     return 0
 
 
-GC_THRESHOLDS = (10_000, 50, 100)
+GC_THRESHOLDS = (100_000, 50, 100)
 """Collector thresholds for a serving process. Requests allocate thousands of short-lived
 containers; with the interpreter's defaults (700, 10, 10) the collector ran every couple of
 requests and a full pass every few hundred, about a tenth of the CPU of a write. Cyclic
 garbage is rare here (reference counting frees the rest), so collecting less often costs
-little memory."""
+little memory. A young-generation pass walks every young container still alive, and under
+load that is mostly the requests in flight (32 batches of 100 entities hold some 100,000):
+at 10,000 the collector ran 30 times a second under batch upserts and took 8 % of the
+process's CPU, at 100,000 it takes about 1 %."""
 
 
 def tune_collector() -> None:

@@ -17,6 +17,7 @@ from broker.storage.sqlite.url import MEMORY
 
 SYNCHRONOUS_LEVELS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 BUSY_TIMEOUT_SECONDS = 10.0
+STATEMENT_CACHE = 512
 WAL_BACKSTOP_PAGES = 50_000
 """The writer copies the WAL back into the database file itself only past this many pages
 (200 MB at the default page size): normally the `Checkpointer` thread does it, so a commit
@@ -60,6 +61,8 @@ class Database:
             timeout=BUSY_TIMEOUT_SECONDS,
             isolation_level=None,
             check_same_thread=False,
+            # The bulk inserts' chunk statements (bulk.py) beside everything else.
+            cached_statements=STATEMENT_CACHE,
         )
 
 

@@ -50,6 +50,7 @@ from typing import Any
 
 from broker.model.geojson import GEOMETRY_TYPES
 from broker.storage.geobox import WORLD, Box, geometry_box
+from broker.storage.sqlite.bulk import insert_rows
 from broker.types import ExpandedEntity, Instance
 
 _INT64 = 2**63 - 1
@@ -192,9 +193,10 @@ def index_new_rows(
     if not values:
         return
     aids = ids.resolve(conn, tenant, {row[0] for _, row in values}, learned)
-    conn.executemany(
-        "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    insert_rows(
+        conn,
+        "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)",
+        7,
         [
             (eid, aids[attr], seq, dataset, atype, kind, val)
             for eid, (attr, seq, dataset, atype, kind, val) in values
@@ -204,12 +206,16 @@ def index_new_rows(
         return
     ids_of = {eid: entity["id"] for eid, entity in entities}
     first = int(conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM geo_shapes").fetchone()[0])
-    conn.executemany(
-        "INSERT INTO geo_shapes (rid, eid, aid, id) VALUES (?, ?, ?, ?)",
+    insert_rows(
+        conn,
+        "INSERT INTO geo_shapes (rid, eid, aid, id)",
+        4,
         [(first + k, eid, aids[attr], ids_of[eid]) for k, (eid, attr, _) in enumerate(boxes)],
     )
-    conn.executemany(
-        "INSERT INTO geo_boxes (rid, min_lon, max_lon, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)",
+    insert_rows(
+        conn,
+        "INSERT INTO geo_boxes (rid, min_lon, max_lon, min_lat, max_lat)",
+        5,
         [
             (first + k, min_lon, max_lon, min_lat, max_lat)
             for k, (_, _, (min_lon, min_lat, max_lon, max_lat)) in enumerate(boxes)

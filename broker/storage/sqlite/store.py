@@ -36,6 +36,7 @@ from broker.storage.base import (
 )
 from broker.storage.sqlite import discovery
 from broker.storage.sqlite import subscriptions as subscription_rows
+from broker.storage.sqlite.bulk import insert_rows
 from broker.storage.sqlite.checkpointer import Checkpointer
 from broker.storage.sqlite.connection import (
     Database,
@@ -484,16 +485,19 @@ def _insert_rows(
     writer holds the write lock, so max(eid) cannot move under it). An id that exists
     raises sqlite3.IntegrityError and the caller rolls the whole call back."""
     first = int(conn.execute("SELECT coalesce(max(eid), 0) + 1 FROM entities").fetchone()[0])
-    conn.executemany(
-        "INSERT INTO entities (eid, tenant, id, doc, created_at, modified_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+    insert_rows(
+        conn,
+        "INSERT INTO entities (eid, tenant, id, doc, created_at, modified_at)",
+        6,
         [
             (first + k, tenant, e["id"], doc, e.get("createdAt"), e.get("modifiedAt"))
             for k, (e, doc, _) in enumerate(creates)
         ],
     )
-    conn.executemany(
-        "INSERT INTO entity_types (tenant, id, type) VALUES (?, ?, ?)",
+    insert_rows(
+        conn,
+        "INSERT INTO entity_types (tenant, id, type)",
+        3,
         [(tenant, e["id"], t) for e, _, types in creates for t in types],
     )
     index_new_rows(
