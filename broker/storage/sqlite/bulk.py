@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-MAX_ROWS = 256
+MAX_ROWS = 1024
 MAX_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 """SQLITE_MAX_VARIABLE_NUMBER's default (999 before SQLite 3.32)."""
 

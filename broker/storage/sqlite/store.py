@@ -263,7 +263,8 @@ class SqliteStore:
         self, tenant: str, writes: Sequence[BatchWrite]
     ) -> list[BatchOutcome]:
         """One writer job for the whole batch: it commits in one transaction (with whatever
-        else is queued). The writes first run together in one savepoint; only when one is
+        else is queued; a batch of creates only is inserted together with the other creates
+        of its group). The writes first run together in one savepoint; only when one is
         refused is that rolled back and every write redone in a savepoint of its own (a
         savepoint per write costs a third of the batch's time, and refusals are rare)."""
         distinct_ids(writes)
@@ -271,40 +272,11 @@ class SqliteStore:
             (w, None if w.entity is None else _dumps(w.entity), _types_of(w.entity or {}))
             for w in writes
         ]
-        keys = _Keys(self._attr_ids)
-
-        def op(conn: sqlite3.Connection) -> list[BatchOutcome]:
-            keys.learned.clear()
-            conn.execute("SAVEPOINT batch")
-            try:
-                creates = [
-                    (w.entity, doc, types)
-                    for w, doc, types in rows
-                    if w.kind == "create" and w.entity is not None and doc is not None
-                ]
-                _insert_rows(conn, tenant, creates, keys)
-                refused = any(
-                    _apply_write(conn, tenant, *row, keys) is not None
-                    for row in rows
-                    if row[0].kind != "create"
-                )
-            except sqlite3.Error:
-                refused = True
-            if refused:
-                conn.execute("ROLLBACK TO batch")
-                keys.learned.clear()
-                outcomes = [_apply_alone(conn, tenant, *row, keys) for row in rows]
-            else:
-                outcomes = [None] * len(rows)
-            conn.execute("RELEASE batch")
-            if any(o is None and w.kind != "delete" for o, w in zip(outcomes, writes, strict=True)):
-                conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
-            return outcomes
-
+        op = _BatchOp(tenant, rows, _Keys(self._attr_ids))
         if not writes:
             return []
         outcomes = await self.writer.submit(op)
-        keys.commit()
+        op.keys.commit()
         if any(o is None and w.kind != "delete" for o, w in zip(outcomes, writes, strict=True)):
             self._known_tenants.add(tenant)
         return outcomes
@@ -506,11 +478,28 @@ def _insert_rows(
     )
 
 
+def insert_together(conn: sqlite3.Connection, ops: list[_CreateOp | _BatchOp]) -> list[Any]:
+    """The creates of every op, tenant by tenant, one statement per table (and chunk). A
+    duplicate id raises sqlite3.IntegrityError and the writer then runs each op alone."""
+    by_tenant: dict[str, list[_CreateOp | _BatchOp]] = {}
+    for op in ops:
+        op.keys.learned.clear()
+        by_tenant.setdefault(op.tenant, []).append(op)
+    for tenant, mine in by_tenant.items():
+        keys = mine[0].keys
+        _insert_rows(conn, tenant, [c for op in mine for c in op.creates], keys)
+        for op in mine[1:]:
+            op.keys.learned.update(keys.learned)
+        conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
+    return [op.result_together() for op in ops]
+
+
 class _CreateOp:
     """One entity create as a writer op; the creates queued together in a group are
-    inserted with one statement per table (`run_together`)."""
+    inserted with one statement per table (`insert_together`)."""
 
     __slots__ = ("doc", "entity", "keys", "tenant", "types")
+    run_together = staticmethod(insert_together)
 
     def __init__(
         self, tenant: str, entity: ExpandedEntity, doc: str, types: list[str], keys: _Keys
@@ -519,26 +508,73 @@ class _CreateOp:
             tenant, entity, doc, types, keys
         )
 
+    @property
+    def creates(self) -> list[Create]:
+        return [(self.entity, self.doc, self.types)]
+
     def __call__(self, conn: sqlite3.Connection) -> None:
         self.keys.learned.clear()
         _insert_row(conn, self.tenant, self.entity, self.doc, self.types, self.keys)
         conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (self.tenant,))
 
     @staticmethod
-    def run_together(conn: sqlite3.Connection, ops: list[_CreateOp]) -> list[None]:
-        """Insert every op's entity, tenant by tenant. A duplicate id raises
-        sqlite3.IntegrityError and the writer then runs each op alone."""
-        by_tenant: dict[str, list[_CreateOp]] = {}
-        for op in ops:
-            op.keys.learned.clear()
-            by_tenant.setdefault(op.tenant, []).append(op)
-        for tenant, mine in by_tenant.items():
-            keys = mine[0].keys
-            _insert_rows(conn, tenant, [(op.entity, op.doc, op.types) for op in mine], keys)
-            for op in mine[1:]:
-                op.keys.learned.update(keys.learned)
+    def result_together() -> None:
+        return None
+
+
+BatchRow = tuple[BatchWrite, str | None, list[str]]
+"""A BatchWrite, its document text (None for a delete) and its types."""
+
+
+class _BatchOp:
+    """`write_batch` as a writer op. Alone, it runs its writes in one savepoint and, when
+    one is refused, each in its own (see write_batch). A batch of creates only also takes
+    part in `insert_together`, so a group of such batches (an adapter's buffered publisher,
+    32 IoT Agents) is inserted with one statement per table and chunk, not one per batch:
+    each statement hands the GIL back once, and while the event loop holds it every hand-back
+    waits."""
+
+    __slots__ = ("creates", "keys", "rows", "run_together", "tenant")
+
+    def __init__(self, tenant: str, rows: list[BatchRow], keys: _Keys) -> None:
+        self.tenant, self.rows, self.keys = tenant, rows, keys
+        self.creates: list[Create] = [
+            (w.entity, doc, types)
+            for w, doc, types in rows
+            if w.kind == "create" and w.entity is not None and doc is not None
+        ]
+        # Only a batch of creates only can go in with others (an update needs its row).
+        if len(self.creates) == len(rows):
+            self.run_together = insert_together
+
+    def __call__(self, conn: sqlite3.Connection) -> list[BatchOutcome]:
+        tenant, rows, keys = self.tenant, self.rows, self.keys
+        keys.learned.clear()
+        conn.execute("SAVEPOINT batch")
+        try:
+            _insert_rows(conn, tenant, self.creates, keys)
+            refused = any(
+                _apply_write(conn, tenant, *row, keys) is not None
+                for row in rows
+                if row[0].kind != "create"
+            )
+        except sqlite3.Error:
+            refused = True
+        outcomes: list[BatchOutcome]
+        if refused:
+            conn.execute("ROLLBACK TO batch")
+            keys.learned.clear()
+            outcomes = [_apply_alone(conn, tenant, *row, keys) for row in rows]
+        else:
+            outcomes = [None] * len(rows)
+        conn.execute("RELEASE batch")
+        kinds = (w.kind for w, _, _ in rows)
+        if any(o is None and k != "delete" for o, k in zip(outcomes, kinds, strict=True)):
             conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
-        return [None] * len(ops)
+        return outcomes
+
+    def result_together(self) -> list[BatchOutcome]:
+        return [None] * len(self.rows)
 
 
 def _update_row(
