@@ -402,6 +402,8 @@ def _types_of(entity: ExpandedEntity) -> list[str]:
     types = entity.get("type", [])
     if isinstance(types, str):
         return [types]
+    if len(types) == 1 and type(types[0]) is str:  # the common case, without the generator
+        return [types[0]]
     return list(dict.fromkeys(t for t in types if isinstance(t, str)))
 
 
