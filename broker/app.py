@@ -119,10 +119,10 @@ def create_app(settings: Settings) -> web.Application:
         resolver=resolver,
         entities=entities,
         batch=BatchService(
-            store, bus, entities.lock, max_attributes=settings.max_attributes,
+            store, bus, entities.locks, max_attributes=settings.max_attributes,
             validation=validation,
         ),
-        purge=PurgeService(store, bus, entities.lock, page_size=settings.page_size_max),
+        purge=PurgeService(store, bus, entities.locks, page_size=settings.page_size_max),
         discovery=DiscoveryService(store, entities.require_tenant),
         subscriptions=subscriptions,
         metrics=metrics,

@@ -14,10 +14,7 @@ entity's final write, every element of that entity is reported failed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from broker.errors import (
@@ -31,6 +28,7 @@ from broker.events import ChangeEvent, EventBus
 from broker.model import operations
 from broker.model.expand import ExpandedFragment
 from broker.services.entities import utc_now
+from broker.services.locks import EntityLocks, Held
 from broker.services.validation import ModelValidation, validated
 from broker.storage.base import (
     BatchOutcome,
@@ -40,10 +38,6 @@ from broker.storage.base import (
     MissingEntity,
 )
 from broker.types import ExpandedEntity
-
-LockOf = Callable[[str, str], asyncio.Lock]
-"""The per-entity lock of (tenant, entity id); EntityService's, so that a batch and a
-single-entity write of one entity are serialised."""
 
 Step = Callable[[ExpandedEntity | None], ExpandedEntity | None]
 """One element of a batch: the entity as the elements before left it (None: absent) ->
@@ -73,7 +67,7 @@ class BatchService:
         self,
         store: EntityStore,
         bus: EventBus,
-        lock_of: LockOf | None = None,
+        locks: EntityLocks | None = None,
         *,
         max_attributes: int | None = None,
         validation: ModelValidation | None = None,
@@ -82,12 +76,9 @@ class BatchService:
         self.bus = bus
         self.max_attributes = max_attributes
         self.validation = validation
-        if lock_of is None:
-            own: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
-                weakref.WeakValueDictionary()
-            )
-            lock_of = _lock_table(own)
-        self._lock_of = lock_of
+        # EntityService's, so that a batch and a single-entity write of one entity are
+        # serialised.
+        self._locks = EntityLocks() if locks is None else locks
 
     # -- the operations -----------------------------------------------------------------
 
@@ -264,41 +255,8 @@ class BatchService:
         else:
             self.bus.publish(ChangeEvent(tenant, "entityUpdated", entity_id, old, new))
 
-    def _locked(
-        self, tenant: str, sorted_ids: list[str]
-    ) -> contextlib.AbstractAsyncContextManager[None]:
-        return hold_locks(self._lock_of, tenant, sorted_ids)
-
-
-@contextlib.asynccontextmanager
-async def hold_locks(
-    lock_of: LockOf, tenant: str, sorted_ids: Sequence[str]
-) -> AsyncIterator[None]:
-    """Hold the per-entity locks of `sorted_ids`, taken in that (sorted) order so that two
-    holders of overlapping sets never deadlock; released in reverse order."""
-    locks = [lock_of(tenant, entity_id) for entity_id in sorted_ids]
-    held: list[asyncio.Lock] = []
-    try:
-        for lock in locks:
-            await lock.acquire()
-            held.append(lock)
-        yield
-    finally:
-        for lock in reversed(held):
-            lock.release()
-
-
-def _lock_table(
-    table: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock],
-) -> LockOf:
-    def lock_of(tenant: str, entity_id: str) -> asyncio.Lock:
-        lock = table.get((tenant, entity_id))
-        if lock is None:
-            lock = asyncio.Lock()
-            table[(tenant, entity_id)] = lock
-        return lock
-
-    return lock_of
+    def _locked(self, tenant: str, sorted_ids: list[str]) -> Held:
+        return self._locks.hold(tenant, sorted_ids)
 
 
 def _id_of(fragment: ExpandedFragment) -> str:

@@ -8,9 +8,7 @@ per-entity lock inside this process.
 
 from __future__ import annotations
 
-import asyncio
 import time
-import weakref
 from collections.abc import Callable, Collection
 from typing import TypeVar
 
@@ -19,6 +17,7 @@ from broker.events import ChangeEvent, EventBus
 from broker.model import operations
 from broker.model.expand import ExpandedFragment
 from broker.model.operations import UpdateResult
+from broker.services.locks import EntityLocks
 from broker.services.validation import ModelValidation, validated
 from broker.storage.base import DuplicateEntity, EntityStore
 from broker.types import DEFAULT_TENANT, ExpandedEntity, Instance
@@ -52,9 +51,9 @@ class EntityService:
         self.bus = bus
         self.validation = validation
         self._known_tenants: set[str] = {DEFAULT_TENANT}
-        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self.locks = EntityLocks()
+        """Serialise the writes to one entity in this process (batches and purges take the
+        same keys)."""
 
     # -- tenants ------------------------------------------------------------------------
 
@@ -66,15 +65,6 @@ class EntityService:
             self._known_tenants.add(tenant)
             return
         raise NonexistentTenant(f"tenant '{tenant}' does not exist", field="NGSILD-Tenant")
-
-    def lock(self, tenant: str, entity_id: str) -> asyncio.Lock:
-        """The lock that serialises writes to one entity in this process (batches take it too)."""
-        key = (tenant, entity_id)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
 
     # -- entities -----------------------------------------------------------------------
 
@@ -96,7 +86,7 @@ class EntityService:
         return entity
 
     async def delete(self, tenant: str, entity_id: str) -> None:
-        async with self.lock(tenant, entity_id):
+        async with self.locks.one(tenant, entity_id):
             before = await self.store.delete_entity(tenant, entity_id)
         if before is None:
             await self.require_tenant(tenant)
@@ -209,7 +199,7 @@ class EntityService:
         apply = validated(
             self.validation, tenant, apply, lambda old: written, lambda result: result[0]
         )
-        async with self.lock(tenant, entity_id):
+        async with self.locks.one(tenant, entity_id):
             modified = await self.store.modify_entity(tenant, entity_id, apply)
         if modified is None:
             await self.require_tenant(tenant)

@@ -20,7 +20,8 @@ from broker.errors import InternalError, NonexistentTenant
 from broker.events import ChangeEvent, EventBus
 from broker.query.ast import EntityQuery
 from broker.query.evaluate import matches
-from broker.services.batch import BatchResult, EntityError, LockOf, hold_locks
+from broker.services.batch import BatchResult, EntityError
+from broker.services.locks import EntityLocks
 from broker.storage.base import BatchWrite, EntityStore
 
 DEFAULT_PAGE_SIZE = 1000
@@ -31,7 +32,7 @@ class PurgeService:
         self,
         store: EntityStore,
         bus: EventBus,
-        lock_of: LockOf,
+        locks: EntityLocks,
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
@@ -40,7 +41,7 @@ class PurgeService:
         self.store = store
         self.bus = bus
         self.page_size = page_size
-        self._lock_of = lock_of
+        self._locks = locks
 
     async def purge(self, tenant: str, query: EntityQuery) -> BatchResult:
         """Delete every entity of `tenant` that matches `query`. `success` lists the deleted
@@ -57,7 +58,7 @@ class PurgeService:
             if not page.entities:
                 return result
             ids = sorted(e["id"] for e in page.entities)
-            async with hold_locks(self._lock_of, tenant, ids):
+            async with self._locks.hold(tenant, ids):
                 current = await self.store.get_entities(tenant, ids)
                 doomed = [current[i] for i in ids if i in current and matches(current[i], query)]
                 writes = [BatchWrite.delete(e["id"]) for e in doomed]

@@ -84,7 +84,7 @@ async def setup() -> AsyncIterator[Setup]:
     events: list[ChangeEvent] = []
     bus.subscribe(events.append)
     entities = EntityService(raw, bus)
-    batch = BatchService(store, bus, entities.lock, max_attributes=5)
+    batch = BatchService(store, bus, entities.locks, max_attributes=5)
     yield Setup(batch, entities, store, events)
     await raw.close()
 
@@ -223,7 +223,7 @@ async def test_a_batch_and_a_single_update_of_one_entity_lose_nothing(setup: Set
     """EntityService and BatchService share the per-entity locks: many concurrent appends of
     different attributes through both paths all land."""
     await setup.entities.create(DEFAULT_TENANT, entity("urn:ngsi-ld:V:1"))
-    batch = BatchService(setup.store, setup.batch.bus, setup.entities.lock)
+    batch = BatchService(setup.store, setup.batch.bus, setup.entities.locks)
 
     async def single(i: int) -> None:
         await setup.entities.append_attrs(

@@ -14,6 +14,7 @@ from broker.jsonld.context import TermMap
 from broker.query.ast import EntityQuery
 from broker.query.params import parse_entity_query
 from broker.services.entities import EntityService, utc_now
+from broker.services.locks import EntityLocks
 from broker.services.purge import PurgeService
 from broker.settings import Settings
 from broker.storage.base import BatchOutcome, BatchWrite, EntityStore, QueryPage, StoreError
@@ -112,7 +113,7 @@ async def setup() -> AsyncIterator[Setup]:
     events: list[ChangeEvent] = []
     bus.subscribe(events.append)
     entities = EntityService(raw, bus)
-    purge = PurgeService(store, bus, entities.lock, page_size=3)
+    purge = PurgeService(store, bus, entities.locks, page_size=3)
     yield Setup(purge, entities, store, raw, events)
     await raw.close()
 
@@ -239,17 +240,17 @@ async def test_refused_deletes_are_reported_and_the_rest_still_goes(setup: Setup
 
 async def test_purge_waits_for_a_write_holding_an_entity_lock(setup: Setup) -> None:
     await setup.add(DEFAULT_TENANT, entity("urn:ngsi-ld:V:1"), entity("urn:ngsi-ld:V:2"))
-    lock = setup.entities.lock(DEFAULT_TENANT, "urn:ngsi-ld:V:2")
-    await lock.acquire()
+    held = setup.entities.locks.one(DEFAULT_TENANT, "urn:ngsi-ld:V:2")
+    await held.__aenter__()
     task = asyncio.create_task(setup.purge.purge(DEFAULT_TENANT, query(type="Vehicle")))
     await asyncio.sleep(0.05)
     assert not task.done()
     assert setup.store.writes == 0
-    lock.release()
+    await held.__aexit__(None, None, None)
     result = await task
     assert result.success == ["urn:ngsi-ld:V:1", "urn:ngsi-ld:V:2"]
 
 
 def test_a_page_size_below_one_is_refused() -> None:
     with pytest.raises(ValueError):
-        PurgeService(None, EventBus(), lambda t, i: asyncio.Lock(), page_size=0)  # type: ignore[arg-type]
+        PurgeService(None, EventBus(), EntityLocks(), page_size=0)  # type: ignore[arg-type]
