@@ -1,4 +1,4 @@
-"""Inserting many rows with few statements.
+"""Inserting, updating and deleting many rows with few statements.
 
 `executemany` steps its statement once per row, and each step releases the GIL and takes it
 back. On the writer thread that is the expensive part: while the event loop holds the GIL,
@@ -16,11 +16,13 @@ statements for the connection's statement cache, whatever the batch sizes.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
 MAX_ROWS = 1024
+MAX_TERMS = 256
+"""Most (a AND b) terms one DELETE ORs together (SQLite's expression depth limit is 1,000)."""
 MAX_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 """SQLITE_MAX_VARIABLE_NUMBER's default (999 before SQLite 3.32)."""
 
@@ -32,12 +34,59 @@ def insert_rows(
 
     Rows are inserted in order, so rowids handed out by SQLite follow the order of `rows`.
     """
-    largest = _largest_chunk(width)
+    for size, chunk in _chunks(rows, _largest_chunk(width)):
+        conn.execute(_statement(head, width, size), [value for row in chunk for value in row])
+
+
+def update_rows(
+    conn: sqlite3.Connection,
+    table: str,
+    key: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Set `columns` of the row whose `key` is row[0] to row[1:], for every row: one
+    `UPDATE ... FROM (VALUES ...)` per chunk (SQLite 3.33+), else one UPDATE per row."""
+    if not rows:
+        return
+    if not UPDATE_FROM:
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        conn.executemany(
+            f"UPDATE {table} SET {sets} WHERE {key} = ?", [(*row[1:], row[0]) for row in rows]
+        )
+        return
+    sets = ", ".join(f"{c} = v.column{i + 2}" for i, c in enumerate(columns))
+    head = f"UPDATE {table} SET {sets} FROM ("
+    tail = f") AS v WHERE {table}.{key} = v.column1"
+    width = len(columns) + 1
+    for size, chunk in _chunks(rows, _largest_chunk(width)):
+        conn.execute(
+            _statement(head, width, size, tail), [value for row in chunk for value in row]
+        )
+
+
+def delete_pairs(
+    conn: sqlite3.Connection,
+    table: str,
+    columns: tuple[str, str],
+    pairs: Sequence[tuple[Any, Any]],
+) -> None:
+    """Delete the rows whose `columns` equal one of `pairs`: (a = ? AND b = ?) terms ORed
+    together, which SQLite answers with one index search per term."""
+    first, second = columns
+    term = f"({first} = ? AND {second} = ?)"
+    for size, chunk in _chunks(pairs, MAX_TERMS):
+        conn.execute(_or_statement(table, term, size), [v for pair in chunk for v in pair])
+
+
+UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
+
+
+def _chunks(rows: Sequence[Any], largest: int) -> Iterator[tuple[int, Sequence[Any]]]:
     start, total = 0, len(rows)
     while start < total:
         size = min(largest, 1 << ((total - start).bit_length() - 1))
-        chunk = rows[start : start + size]
-        conn.execute(_statement(head, width, size), [value for row in chunk for value in row])
+        yield size, rows[start : start + size]
         start += size
 
 
@@ -46,7 +95,12 @@ def _largest_chunk(width: int) -> int:
     return 1 << (min(fit, MAX_ROWS).bit_length() - 1)
 
 
+@lru_cache(maxsize=64)
+def _or_statement(table: str, term: str, terms: int) -> str:
+    return f"DELETE FROM {table} WHERE " + " OR ".join([term] * terms)
+
+
 @lru_cache(maxsize=256)
-def _statement(head: str, width: int, rows: int) -> str:
+def _statement(head: str, width: int, rows: int, tail: str = "") -> str:
     one = "(" + ", ".join("?" * width) + ")"
-    return f"{head} VALUES " + ", ".join([one] * rows)
+    return f"{head} VALUES " + ", ".join([one] * rows) + tail

@@ -45,12 +45,12 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from broker.model.geojson import GEOMETRY_TYPES
 from broker.storage.geobox import WORLD, Box, geometry_box
-from broker.storage.sqlite.bulk import insert_rows
+from broker.storage.sqlite.bulk import delete_pairs, insert_rows
 from broker.types import ExpandedEntity, Instance
 
 _INT64 = 2**63 - 1
@@ -235,26 +235,54 @@ def reindex(
     """Bring the side tables from `old` to `new`, touching only the attributes whose rows or
     boxes differ: an update of one value rewrites that attribute's rows and leaves every
     other row, and the R*Tree, alone (a full re-index cost half of an update)."""
-    old_values = _by_attr(value_rows(old), 0)
-    new_values = _by_attr(value_rows(new), 0)
-    changed = [
-        a for a in old_values.keys() | new_values.keys() if old_values.get(a) != new_values.get(a)
-    ]
-    old_boxes = _by_attr(geo_boxes_of(old), 0)
-    new_boxes = _by_attr(geo_boxes_of(new), 0)
-    moved = [a for a in old_boxes.keys() | new_boxes.keys() if old_boxes.get(a) != new_boxes.get(a)]
-    if not changed and not moved:
+    reindex_rows(conn, tenant, [(eid, old, new)], ids, learned)
+
+
+def reindex_rows(
+    conn: sqlite3.Connection,
+    tenant: str,
+    changes: Sequence[tuple[int, ExpandedEntity, ExpandedEntity]],
+    ids: AttrIds,
+    learned: dict[tuple[str, str], int] | None = None,
+) -> None:
+    """`reindex` for many rows (eid, old, new): the attribute rows of all of them are
+    deleted and inserted with a statement per chunk; boxes, which seldom move, row by row."""
+    deleted: list[tuple[int, str]] = []
+    inserted: list[tuple[int, ValueRow]] = []
+    boxes: list[tuple[int, str, dict[str, list[Any]], dict[str, list[Any]], str]] = []
+    names: set[str] = set()
+    for eid, old, new in changes:
+        old_values = _by_attr(value_rows(old), 0)
+        new_values = _by_attr(value_rows(new), 0)
+        for attr in old_values.keys() | new_values.keys():
+            rows = new_values.get(attr)
+            if old_values.get(attr) != rows:
+                deleted.append((eid, attr))
+                inserted.extend((eid, row) for row in rows or ())
+                names.add(attr)
+        old_boxes = _by_attr(geo_boxes_of(old), 0)
+        new_boxes = _by_attr(geo_boxes_of(new), 0)
+        for attr in old_boxes.keys() | new_boxes.keys():
+            if old_boxes.get(attr) != new_boxes.get(attr):
+                boxes.append((eid, attr, old_boxes, new_boxes, new["id"]))
+                names.add(attr)
+    if not names:
         return
-    aids = ids.resolve(conn, tenant, {*changed, *moved}, learned)
-    if changed:
-        conn.executemany(
-            "DELETE FROM attr_values WHERE eid = ? AND aid = ?", [(eid, aids[a]) for a in changed]
-        )
-        _insert_values(conn, eid, aids, [row for a in changed for row in new_values.get(a, [])])
-    for attr in moved:
+    aids = ids.resolve(conn, tenant, names, learned)
+    delete_pairs(conn, "attr_values", ("eid", "aid"), [(eid, aids[a]) for eid, a in deleted])
+    insert_rows(
+        conn,
+        "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)",
+        7,
+        [
+            (eid, aids[attr], seq, dataset, atype, kind, val)
+            for eid, (attr, seq, dataset, atype, kind, val) in inserted
+        ],
+    )
+    for eid, attr, old_boxes, new_boxes, entity_id in boxes:
         if attr in old_boxes:
             _delete_boxes(conn, eid, aids[attr])
-        _insert_boxes(conn, eid, new["id"], aids, new_boxes.get(attr, []))
+        _insert_boxes(conn, eid, entity_id, aids, new_boxes.get(attr, []))
 
 
 def unindex(conn: sqlite3.Connection, eid: int) -> None:
@@ -271,19 +299,6 @@ def _by_attr(rows: Iterable[Any], position: int) -> dict[str, list[Any]]:
     for row in rows:
         grouped.setdefault(row[position], []).append(row)
     return grouped
-
-
-def _insert_values(
-    conn: sqlite3.Connection, eid: int, aids: dict[str, int], rows: list[ValueRow]
-) -> None:
-    conn.executemany(
-        "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (eid, aids[attr], seq, dataset, atype, kind, val)
-            for attr, seq, dataset, atype, kind, val in rows
-        ],
-    )
 
 
 def _insert_boxes(

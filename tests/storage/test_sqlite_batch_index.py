@@ -1,0 +1,133 @@
+"""The SQLite side tables after batch writes: a batch of updates to existing entities (the
+bulk path: one statement per table and chunk) leaves exactly the attribute rows, type rows and
+geometry boxes that creating the final entities from scratch would have left."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from broker.settings import Settings
+from broker.storage.base import BatchWrite
+from broker.storage.sqlite import SqliteStore, bulk
+from broker.types import ExpandedEntity
+
+EX = "https://example.org/"
+NOW = "2026-12-03T00:00:00.000Z"
+
+SCALARS = st.one_of(
+    st.integers(-1000, 1000), st.floats(-1e3, 1e3, allow_nan=False), st.text(max_size=5),
+    st.booleans(), st.lists(st.integers(0, 3), max_size=2),
+)
+POINTS = st.tuples(st.floats(-10, 10), st.floats(-10, 10)).map(
+    lambda p: {"type": "Point", "coordinates": [p[0], p[1]]}
+)
+
+
+def _prop(value: Any) -> list[dict[str, Any]]:
+    return [{"type": "Property", "value": value, "createdAt": NOW, "modifiedAt": NOW}]
+
+
+@st.composite
+def entities(draw: st.DrawFn, entity_id: str) -> ExpandedEntity:
+    attrs: dict[str, Any] = {}
+    for name in draw(st.sets(st.sampled_from(["a", "b", "c", "d"]), max_size=4)):
+        attrs[EX + name] = _prop(draw(SCALARS))
+    if draw(st.booleans()):
+        attrs[EX + "rel"] = [{"type": "Relationship", "object": draw(
+            st.sampled_from(["urn:x:1", "urn:x:2"])), "createdAt": NOW, "modifiedAt": NOW}]
+    if draw(st.booleans()):
+        attrs["https://uri.etsi.org/ngsi-ld/location"] = [
+            {"type": "GeoProperty", "value": draw(POINTS), "createdAt": NOW, "modifiedAt": NOW}
+        ]
+    types = draw(st.sampled_from([[EX + "T"], [EX + "U"], [EX + "T", EX + "U"]]))
+    return {"id": entity_id, "type": types, "createdAt": NOW, "modifiedAt": NOW, "attrs": attrs}
+
+
+def _side_tables(path: Path) -> dict[str, list[Any]]:
+    """The side tables keyed by entity id and attribute IRI (eids and aids differ)."""
+    conn = sqlite3.connect(path)
+    try:
+        values = conn.execute(
+            "SELECT e.id, n.iri, v.seq, v.dataset, v.atype, v.kind, v.val FROM attr_values v "
+            "JOIN entities e ON e.eid = v.eid JOIN attr_names n ON n.aid = v.aid"
+        ).fetchall()
+        types = conn.execute("SELECT tenant, id, type FROM entity_types").fetchall()
+        boxes = conn.execute(
+            "SELECT s.id, n.iri, b.min_lon, b.max_lon, b.min_lat, b.max_lat FROM geo_shapes s "
+            "JOIN geo_boxes b ON b.rid = s.rid JOIN attr_names n ON n.aid = s.aid"
+        ).fetchall()
+        docs = conn.execute("SELECT id, doc FROM entities").fetchall()
+    finally:
+        conn.close()
+    return {"values": sorted(values, key=repr), "types": sorted(types),
+            "boxes": sorted(boxes), "docs": sorted(docs)}
+
+
+async def _store(path: Path) -> SqliteStore:
+    store = SqliteStore(str(path), Settings())
+    await store.start()
+    return store
+
+
+IDS = [f"urn:ngsi-ld:T:{i}" for i in range(12)]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    before=st.tuples(*(entities(i) for i in IDS)),
+    after=st.tuples(*(entities(i) for i in IDS)),
+    data=st.data(),
+)
+async def test_a_batch_of_updates_indexes_as_creating_the_final_entities_would(
+    tmp_path_factory: Any, before: tuple[ExpandedEntity, ...], after: tuple[ExpandedEntity, ...],
+    data: st.DataObject,
+) -> None:
+    small = data.draw(st.booleans(), label="small chunks")
+    saved = bulk.MAX_TERMS, bulk.MAX_ROWS
+    if small:  # several chunks per statement kind, odd sizes included
+        bulk.MAX_TERMS, bulk.MAX_ROWS = 2, 4
+    try:
+        root = tmp_path_factory.mktemp("index")
+        updated, fresh = await _store(root / "updated.db"), await _store(root / "fresh.db")
+        try:
+            await updated.write_batch("", [BatchWrite.create(e) for e in before])
+            replaced = data.draw(st.sets(st.sampled_from(range(len(IDS)))), label="replaced")
+            final = [after[i] if i in replaced else before[i] for i in range(len(IDS))]
+            outcomes = await updated.write_batch(
+                "", [BatchWrite.replace(after[i]) for i in sorted(replaced)]
+            )
+            assert outcomes == [None] * len(replaced)
+            await fresh.write_batch("", [BatchWrite.create(e) for e in final])
+        finally:
+            await updated.close()
+            await fresh.close()
+        assert _side_tables(root / "updated.db") == _side_tables(root / "fresh.db")
+    finally:
+        bulk.MAX_TERMS, bulk.MAX_ROWS = saved
+
+
+async def test_a_batch_replacing_a_missing_entity_writes_nothing_else_twice(
+    tmp_path: Path,
+) -> None:
+    """One element names an entity that is not there: it alone fails, the others land once."""
+    store = await _store(tmp_path / "a.db")
+    try:
+        one = {"id": IDS[0], "type": [EX + "T"], "attrs": {EX + "a": _prop(1)}}
+        two = {"id": IDS[1], "type": [EX + "T"], "attrs": {EX + "a": _prop(2)}}
+        await store.write_batch("", [BatchWrite.create(one)])
+        changed = {**one, "attrs": {EX + "a": _prop(5)}}
+        outcomes = await store.write_batch(
+            "", [BatchWrite.replace(changed), BatchWrite.replace(two)]
+        )
+        assert outcomes[0] is None and outcomes[1] is not None
+    finally:
+        await store.close()
+    tables = _side_tables(tmp_path / "a.db")
+    assert [(v[0], v[1], v[6]) for v in tables["values"]] == [(IDS[0], EX + "a", 5)]
