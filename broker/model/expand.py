@@ -110,6 +110,7 @@ _UNITLESS = frozenset(
     {"Relationship", "ListRelationship", "LanguageProperty", "VocabProperty", "JsonProperty"}
 )
 _RELATIONSHIPS = frozenset({"Relationship", "ListRelationship"})
+_ABSENT = object()
 _SKIPPED_IN_ATTRIBUTE = SYSTEM_MEMBERS | {"type", "lang"}
 """Members of an attribute object that are neither copied nor sub-attributes: the kind, the
 system timestamps (the broker sets them) and a request's `lang`."""
@@ -426,6 +427,10 @@ class _Expander:
 
     def _instance_object(self, obj: dict[str, Any], path: tuple[str, ...], iri: str) -> Instance:
         kind = obj.get("type")
+        if kind == "Property" or kind == "Relationship":
+            simple = self._simple(obj, kind, path, iri)
+            if simple is not None:
+                return simple
         if type(kind) is not str or kind not in ATTRIBUTE_TYPES:  # not the normalized form
             if looks_like_geometry(obj) and "value" not in obj:
                 return self._stamp({"type": "GeoProperty", "value": self._geometry(obj, path)})
@@ -484,6 +489,45 @@ class _Expander:
                 sub[sub_iri] = instances
         if sub:
             inst["sub"] = sub
+        return self._stamp(inst)
+
+    def _simple(
+        self, obj: dict[str, Any], kind: str, path: tuple[str, ...], iri: str
+    ) -> Instance | None:
+        """What sensors send most, without the general walk below: a Property whose value is
+        a string, number or boolean, or a Relationship to one URI, with at most `unitCode`
+        (Property) and `observedAt` beside it. The same instance as the general path makes;
+        None for anything else (which the general path then expands or refuses)."""
+        if kind == "Property":
+            value = obj.get("value", _ABSENT)
+            cls = type(value)
+            if cls is str:
+                if value == NGSI_LD_NULL:
+                    return None
+            elif cls is not int and cls is not float and cls is not bool:
+                return None
+            inst: Instance = {"type": kind, "value": value}
+            member = "value"
+        else:
+            target = obj.get("object")
+            if type(target) is not str or target == NGSI_LD_NULL or not is_uri(target):
+                return None
+            inst = {"type": kind, "object": target}
+            member = "object"
+        if iri in CORE_GEO_PROPERTIES:
+            return None
+        if len(obj) > 2:
+            for key, val in obj.items():
+                if key == "type" or key == member:
+                    continue
+                if key == "unitCode" and kind == "Property" and type(val) is str and val:
+                    if self.allow_null and val == NGSI_LD_NULL:
+                        return None
+                    inst["unitCode"] = val
+                elif key == "observedAt" and type(val) is str:
+                    inst["observedAt"] = self._observed_at(val, path)
+                else:
+                    return None
         return self._stamp(inst)
 
     # -- members ---------------------------------------------------------------------------
