@@ -24,6 +24,10 @@ POST_TEMPLATE = (
     '"location":{{"type":"GeoProperty","value":{{"type":"Point","coordinates":[-3.7,40.4]}}}}}}'
 )
 
+UPDATE_TEMPLATE = POST_TEMPLATE.replace("urn:ngsi-ld:Vehicle:{run}-{conn}-{n}", "{id}").replace(
+    '"value":80,', '"value":{n},'
+)
+
 BATCH_SIZE = 100
 BATCH_PATH = "/ngsi-ld/v1/entityOperations/upsert?options=update"
 
@@ -61,6 +65,22 @@ def request_factory(args: argparse.Namespace, host: str, conn: int) -> Callable[
             ).encode() + body
 
         return batch
+
+    if args.scenario == "update":
+
+        def update(n: int) -> bytes:
+            start = (conn * 7919 + n) * BATCH_SIZE
+            entities = ",".join(
+                UPDATE_TEMPLATE.format(id=f"{args.prefix}{(start + i) % args.count}", n=n % 200)
+                for i in range(BATCH_SIZE)
+            )
+            body = f"[{entities}]".encode()
+            return (
+                f"POST {BATCH_PATH} HTTP/1.1\r\n{head}"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode() + body
+
+        return update
 
     def patch(n: int) -> bytes:
         k = (conn * 7919 + n) % args.count
@@ -143,7 +163,9 @@ async def run(args: argparse.Namespace) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
-    parser.add_argument("--scenario", choices=("get", "post", "patch", "batch"), required=True)
+    parser.add_argument(
+        "--scenario", choices=("get", "post", "patch", "batch", "update"), required=True
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--entity-id", default="urn:ngsi-ld:Vehicle:bench")

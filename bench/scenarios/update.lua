@@ -1,13 +1,15 @@
--- POST /ngsi-ld/v1/entityOperations/upsert?options=update with 100 entities of fresh ids
--- per request: <run>-<thread>-<counter>-<i>. wrk args: <run id> [<entities per batch>]
+-- POST /ngsi-ld/v1/entityOperations/upsert?options=update: 100 entities per request, taken in
+-- turn from a pre-created set (what an IoT Agent sends for a province's sensors: the same
+-- entities again and again, a new speed each time). wrk args: <id prefix> <set size> [<per batch>]
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local common = dofile(here .. "common.lua")
 setup = common.setup
 
-local run = "run"
+local prefix = "urn:ngsi-ld:Vehicle:update-"
+local n = 14000
 local size = 100
 local counter = 0
-local template = '{"id":"urn:ngsi-ld:Vehicle:%s-%d","type":"Vehicle",'
+local template = '{"id":"%s%d","type":"Vehicle",'
   .. '"brandName":{"type":"Property","value":"Mercedes"},'
   .. '"speed":{"type":"Property","value":%d,"unitCode":"KMH"},'
   .. '"isParked":{"type":"Relationship","object":"urn:ngsi-ld:OffStreetParking:Downtown1"},'
@@ -16,15 +18,17 @@ local headers = {["Content-Type"] = "application/json"}
 local path = "/ngsi-ld/v1/entityOperations/upsert?options=update"
 
 function init(args)
-  run = args[1] or run
-  size = tonumber(args[2] or "100")
+  prefix = args[1] or prefix
+  n = tonumber(args[2] or "14000")
+  size = tonumber(args[3] or "100")
+  counter = (tid or 1) * 7919
 end
 
 function request()
   counter = counter + 1
   local parts = {}
   for i = 1, size do
-    local n = (counter * size + i) % 14000; parts[i] = string.format(template, "dev", n, counter % 120)
+    parts[i] = string.format(template, prefix, (counter * size + i) % n, counter % 200)
   end
   return wrk.format("POST", path, headers, "[" .. table.concat(parts, ",") .. "]")
 end
