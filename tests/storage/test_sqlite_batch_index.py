@@ -4,6 +4,7 @@ geometry boxes that creating the final entities from scratch would have left."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,35 @@ async def test_a_batch_replacing_a_missing_entity_writes_nothing_else_twice(
         await store.close()
     tables = _side_tables(tmp_path / "a.db")
     assert [(v[0], v[1], v[6]) for v in tables["values"]] == [(IDS[0], EX + "a", 5)]
+
+
+async def test_batches_of_creates_grouped_together_fail_only_where_an_id_exists(
+    tmp_path: Path,
+) -> None:
+    """Several create-only batches queued at once go in as one insert; when one of them
+    holds an id that exists, that element alone is refused and every other entity lands."""
+    store = await _store(tmp_path / "g.db")
+    try:
+        taken = {"id": "urn:ngsi-ld:T:taken", "type": [EX + "T"], "attrs": {EX + "a": _prop(0)}}
+        await store.write_batch("", [BatchWrite.create(taken)])
+        batches = [
+            [
+                BatchWrite.create(
+                    {"id": f"urn:ngsi-ld:T:{b}-{i}", "type": [EX + "T"],
+                     "attrs": {EX + "a": _prop(i)}}
+                )
+                for i in range(5)
+            ]
+            for b in range(6)
+        ]
+        batches[3][2] = BatchWrite.create({**taken, "attrs": {EX + "a": _prop(9)}})
+        groups = store.writer.groups_committed
+        outcomes = await asyncio.gather(*(store.write_batch("", b) for b in batches))
+        assert store.writer.groups_committed - groups < len(batches)  # they were grouped
+        assert [b for b, got in enumerate(outcomes) if any(o is not None for o in got)] == [3]
+        assert [i for i, o in enumerate(outcomes[3]) if o is not None] == [2]
+    finally:
+        await store.close()
+    tables = _side_tables(tmp_path / "g.db")
+    assert len(tables["docs"]) == 1 + 6 * 5 - 1
+    assert (taken["id"], EX + "a", 0) in [(v[0], v[1], v[6]) for v in tables["values"]]
