@@ -25,6 +25,8 @@ MAX_TERMS = 256
 """Most (a AND b) terms one DELETE ORs together (SQLite's expression depth limit is 1,000)."""
 MAX_PARAMETERS = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 """SQLITE_MAX_VARIABLE_NUMBER's default (999 before SQLite 3.32)."""
+UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
+"""Whether the linked SQLite has UPDATE ... FROM (3.33+)."""
 
 
 def insert_rows(
@@ -77,9 +79,6 @@ def delete_pairs(
     term = f"({first} = ? AND {second} = ?)"
     for size, chunk in _chunks(pairs, MAX_TERMS):
         conn.execute(_or_statement(table, term, size), [v for pair in chunk for v in pair])
-
-
-UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
 
 
 def _chunks(rows: Sequence[Any], largest: int) -> Iterator[tuple[int, Sequence[Any]]]:

@@ -193,15 +193,7 @@ def index_new_rows(
     if not values:
         return
     aids = ids.resolve(conn, tenant, {row[0] for _, row in values}, learned)
-    insert_rows(
-        conn,
-        "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)",
-        7,
-        [
-            (eid, aids[attr], seq, dataset, atype, kind, val)
-            for eid, (attr, seq, dataset, atype, kind, val) in values
-        ],
-    )
+    _insert_values(conn, aids, values)
     if not boxes:
         return
     ids_of = {eid: entity["id"] for eid, entity in entities}
@@ -270,15 +262,7 @@ def reindex_rows(
         return
     aids = ids.resolve(conn, tenant, names, learned)
     delete_pairs(conn, "attr_values", ("eid", "aid"), [(eid, aids[a]) for eid, a in deleted])
-    insert_rows(
-        conn,
-        "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)",
-        7,
-        [
-            (eid, aids[attr], seq, dataset, atype, kind, val)
-            for eid, (attr, seq, dataset, atype, kind, val) in inserted
-        ],
-    )
+    _insert_values(conn, aids, inserted)
     for eid, attr, old_boxes, new_boxes, entity_id in boxes:
         if attr in old_boxes:
             _delete_boxes(conn, eid, aids[attr])
@@ -299,6 +283,21 @@ def _by_attr(rows: Iterable[Any], position: int) -> dict[str, list[Any]]:
     for row in rows:
         grouped.setdefault(row[position], []).append(row)
     return grouped
+
+
+def _insert_values(
+    conn: sqlite3.Connection, aids: dict[str, int], rows: list[tuple[int, ValueRow]]
+) -> None:
+    """The attr_values rows of (eid, row) pairs, attribute IRIs replaced by their keys."""
+    insert_rows(
+        conn,
+        "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)",
+        7,
+        [
+            (eid, aids[attr], seq, dataset, atype, kind, val)
+            for eid, (attr, seq, dataset, atype, kind, val) in rows
+        ],
+    )
 
 
 def _insert_boxes(

@@ -243,18 +243,8 @@ class SqliteStore:
     async def get_entities(self, tenant: str, ids: Sequence[str]) -> dict[str, ExpandedEntity]:
         wanted = list(dict.fromkeys(ids))
 
-        def query(conn: sqlite3.Connection) -> list[tuple[str, str]]:
-            rows: list[tuple[str, str]] = []
-            for start in range(0, len(wanted), _IDS_PER_SELECT):
-                chunk = wanted[start : start + _IDS_PER_SELECT]
-                marks = ",".join("?" * len(chunk))
-                rows.extend(
-                    conn.execute(
-                        f"SELECT id, doc FROM entities WHERE tenant = ? AND id IN ({marks})",
-                        (tenant, *chunk),
-                    )
-                )
-            return rows
+        def query(conn: sqlite3.Connection) -> list[Any]:
+            return _select_by_ids(conn, "id, doc", tenant, wanted)
 
         if not wanted:
             return {}
@@ -420,6 +410,23 @@ def _insert_types(
 # -- rows: shared by the single-entity writes and write_batch ----------------------------------
 
 _IDS_PER_SELECT = 500
+
+
+def _select_by_ids(
+    conn: sqlite3.Connection, columns: str, tenant: str, ids: Sequence[str]
+) -> list[Any]:
+    """`columns` of the tenant's entity rows among `ids`, `_IDS_PER_SELECT` ids a statement."""
+    rows: list[Any] = []
+    for start in range(0, len(ids), _IDS_PER_SELECT):
+        chunk = ids[start : start + _IDS_PER_SELECT]
+        marks = ",".join("?" * len(chunk))
+        rows.extend(
+            conn.execute(
+                f"SELECT {columns} FROM entities WHERE tenant = ? AND id IN ({marks})",
+                (tenant, *chunk),
+            )
+        )
+    return rows
 
 
 class _Keys:
@@ -606,16 +613,11 @@ def _replace_rows(
     nothing written, when one of them does not exist."""
     if not replaces:
         return True
-    found: dict[str, tuple[int, str]] = {}
     ids = [entity["id"] for entity, _, _ in replaces]
-    for start in range(0, len(ids), _IDS_PER_SELECT):
-        chunk = ids[start : start + _IDS_PER_SELECT]
-        marks = ",".join("?" * len(chunk))
-        for entity_id, eid, doc in conn.execute(
-            f"SELECT id, eid, doc FROM entities WHERE tenant = ? AND id IN ({marks})",
-            (tenant, *chunk),
-        ):
-            found[entity_id] = (int(eid), doc)
+    found = {
+        entity_id: (int(eid), doc)
+        for entity_id, eid, doc in _select_by_ids(conn, "id, eid, doc", tenant, ids)
+    }
     if len(found) < len(set(ids)):
         return False
     update_rows(
