@@ -7,11 +7,6 @@ setup = common.setup
 local run = "run"
 local size = 100
 local counter = 0
-local template = '{"id":"urn:ngsi-ld:Vehicle:%s-%d-%d-%d","type":"Vehicle",'
-  .. '"brandName":{"type":"Property","value":"Mercedes"},'
-  .. '"speed":{"type":"Property","value":80,"unitCode":"KMH"},'
-  .. '"isParked":{"type":"Relationship","object":"urn:ngsi-ld:OffStreetParking:Downtown1"},'
-  .. '"location":{"type":"GeoProperty","value":{"type":"Point","coordinates":[-3.7,40.4]}}}'
 local headers = {["Content-Type"] = "application/json"}
 local path = "/ngsi-ld/v1/entityOperations/upsert?options=update"
 
@@ -24,7 +19,8 @@ function request()
   counter = counter + 1
   local parts = {}
   for i = 1, size do
-    parts[i] = string.format(template, run, tid, counter, i)
+    local id = string.format("urn:ngsi-ld:Vehicle:%s-%d-%d-%d", run, tid, counter, i)
+    parts[i] = common.vehicle(id, 80)
   end
   return wrk.format("POST", path, headers, "[" .. table.concat(parts, ",") .. "]")
 end

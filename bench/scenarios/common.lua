@@ -3,6 +3,17 @@
 local M = {}
 local all_threads = {}
 
+-- The Vehicle every write scenario sends (the baseline's ENTITY), with its id and speed.
+local vehicle = '{"id":"%s","type":"Vehicle",'
+  .. '"brandName":{"type":"Property","value":"Mercedes"},'
+  .. '"speed":{"type":"Property","value":%d,"unitCode":"KMH"},'
+  .. '"isParked":{"type":"Relationship","object":"urn:ngsi-ld:OffStreetParking:Downtown1"},'
+  .. '"location":{"type":"GeoProperty","value":{"type":"Point","coordinates":[-3.7,40.4]}}}'
+
+function M.vehicle(id, speed)
+  return string.format(vehicle, id, speed)
+end
+
 function M.setup(thread)
   table.insert(all_threads, thread)
   thread:set("tid", #all_threads)

@@ -6,11 +6,6 @@ setup = common.setup
 
 local run = "run"
 local counter = 0
-local template = '{"id":"urn:ngsi-ld:Vehicle:%s-%d-%d","type":"Vehicle",'
-  .. '"brandName":{"type":"Property","value":"Mercedes"},'
-  .. '"speed":{"type":"Property","value":80,"unitCode":"KMH"},'
-  .. '"isParked":{"type":"Relationship","object":"urn:ngsi-ld:OffStreetParking:Downtown1"},'
-  .. '"location":{"type":"GeoProperty","value":{"type":"Point","coordinates":[-3.7,40.4]}}}'
 local headers = {["Content-Type"] = "application/json"}
 
 function init(args)
@@ -19,6 +14,7 @@ end
 
 function request()
   counter = counter + 1
-  local body = string.format(template, run, tid, counter)
+  local id = string.format("urn:ngsi-ld:Vehicle:%s-%d-%d", run, tid, counter)
+  local body = common.vehicle(id, 80)
   return wrk.format("POST", "/ngsi-ld/v1/entities", headers, body)
 end

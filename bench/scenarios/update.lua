@@ -9,11 +9,6 @@ local prefix = "urn:ngsi-ld:Vehicle:update-"
 local n = 14000
 local size = 100
 local counter = 0
-local template = '{"id":"%s%d","type":"Vehicle",'
-  .. '"brandName":{"type":"Property","value":"Mercedes"},'
-  .. '"speed":{"type":"Property","value":%d,"unitCode":"KMH"},'
-  .. '"isParked":{"type":"Relationship","object":"urn:ngsi-ld:OffStreetParking:Downtown1"},'
-  .. '"location":{"type":"GeoProperty","value":{"type":"Point","coordinates":[-3.7,40.4]}}}'
 local headers = {["Content-Type"] = "application/json"}
 local path = "/ngsi-ld/v1/entityOperations/upsert?options=update"
 
@@ -28,7 +23,7 @@ function request()
   counter = counter + 1
   local parts = {}
   for i = 1, size do
-    parts[i] = string.format(template, prefix, (counter * size + i) % n, counter % 200)
+    parts[i] = common.vehicle(prefix .. ((counter * size + i) % n), counter % 200)
   end
   return wrk.format("POST", path, headers, "[" .. table.concat(parts, ",") .. "]")
 end
