@@ -596,13 +596,7 @@ def _update_row(
     types: list[str],
     keys: _Keys,
 ) -> bool:
-    row = conn.execute(
-        "SELECT eid, doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity["id"])
-    ).fetchone()
-    if row is None:
-        return False
-    _rewrite_row(conn, tenant, int(row[0]), _loads(row[1]), entity, doc, types, keys)
-    return True
+    return _replace_rows(conn, tenant, [(entity, doc, types)], keys)
 
 
 def _replace_rows(
@@ -634,11 +628,7 @@ def _replace_rows(
     for entity, _, types in replaces:
         eid, text = found[entity["id"]]
         old = _loads(text)
-        if _types_of(old) != types:
-            conn.execute(
-                "DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity["id"])
-            )
-            _insert_types(conn, tenant, entity["id"], types)
+        _retype(conn, tenant, entity["id"], old, types)
         changes.append((eid, old, entity))
     reindex_rows(conn, tenant, changes, keys.ids, keys.learned)
     return True
@@ -660,10 +650,17 @@ def _rewrite_row(
         "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? WHERE eid = ?",
         (doc, entity.get("createdAt"), entity.get("modifiedAt"), eid),
     )
+    _retype(conn, tenant, entity_id, old, types)
+    reindex(conn, tenant, eid, old, entity, keys.ids, keys.learned)
+
+
+def _retype(
+    conn: sqlite3.Connection, tenant: str, entity_id: str, old: ExpandedEntity, types: list[str]
+) -> None:
+    """Bring the entity's entity_types rows from `old`'s types to `types`."""
     if _types_of(old) != types:
         conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
         _insert_types(conn, tenant, entity_id, types)
-    reindex(conn, tenant, eid, old, entity, keys.ids, keys.learned)
 
 
 def _delete_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
