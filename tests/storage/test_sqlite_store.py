@@ -12,12 +12,13 @@ import orjson
 import pytest
 from store_support import EX, simple_entity
 
-from broker.query.ast import AttrPath, EntityQuery, Exists
+from broker.query.ast import AttrPath, EntityQuery, Exists, TypeAnd, TypeName
 from broker.settings import Settings
 from broker.storage.base import StoreError
 from broker.storage.sqlite import SqliteStore, parse_sqlite_url
 from broker.storage.sqlite import store as sqlite_store
 from broker.storage.sqlite.connection import WAL_BACKSTOP_PAGES
+from broker.storage.sqlite.index import index_entity
 from broker.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from broker.types import DEFAULT_TENANT
 
@@ -269,6 +270,63 @@ def test_migration_from_version_3_drops_the_modification_time_index(tmp_path: Pa
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "entities_by_modified_at" not in indexes and "entities_by_id" in indexes
     assert conn.execute("SELECT id FROM entities").fetchall() == [("urn:x:1",)]
+
+
+async def test_migration_to_version_7_keeps_every_entitys_types(tmp_path: Path) -> None:
+    """A version-6 file (entity_types keyed by id) opens with every type where it was: type
+    queries, discovery counts and a later change of type all see the migrated rows."""
+    path = tmp_path / "v6.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version in range(6):
+        for step in MIGRATIONS[version]:
+            if isinstance(step, str):
+                conn.execute(step)
+            else:
+                step(conn)
+    conn.execute("PRAGMA user_version = 6")
+    both = dict(simple_entity("urn:x:2", speed=2), type=[EX + "Car", EX + "Thing"])
+    rows = [
+        ("t", simple_entity("urn:x:1", speed=1)),
+        ("t", both),
+        ("u", simple_entity("urn:x:1", "Car", speed=3)),
+    ]
+    for tenant, entity in rows:
+        conn.execute(
+            "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
+            (tenant, entity["id"], orjson.dumps(entity).decode()),
+        )
+        conn.executemany(
+            "INSERT INTO entity_types (tenant, id, type) VALUES (?, ?, ?)",
+            [(tenant, entity["id"], t) for t in entity["type"]],
+        )
+        index_entity(conn, tenant, entity)
+    conn.close()
+
+    store = await _started(str(path))
+    try:
+        async def ids(tenant: str, types: Any) -> list[str]:
+            page = await store.query_entities(tenant, EntityQuery(types=types), limit=100)
+            return [e["id"] for e in page.entities]
+
+        assert await ids("t", TypeName(EX + "Thing")) == ["urn:x:1", "urn:x:2"]
+        assert await ids("t", TypeName(EX + "Car")) == ["urn:x:2"]
+        assert await ids("t", TypeAnd((TypeName(EX + "Car"), TypeName(EX + "Thing")))) == [
+            "urn:x:2"
+        ]
+        assert await ids("u", TypeName(EX + "Car")) == ["urn:x:1"]
+        assert await ids("u", TypeName(EX + "Thing")) == []
+        assert await store.count_entities_by_type("t") == {EX + "Car": 1, EX + "Thing": 2}
+        described = {d.type: set(d.attributes) for d in await store.describe_types("t")}
+        assert described == {EX + "Car": {EX + "speed"}, EX + "Thing": {EX + "speed"}}
+        # A migrated row changes type and is deleted like a new one.
+        await store.replace_entity("t", simple_entity("urn:x:2", "Bus", speed=5))
+        assert await ids("t", TypeName(EX + "Car")) == []
+        assert await ids("t", TypeName(EX + "Bus")) == ["urn:x:2"]
+        await store.delete_entity("t", "urn:x:1")
+        assert await ids("t", TypeName(EX + "Thing")) == []
+        assert await ids("u", TypeName(EX + "Car")) == ["urn:x:1"]
+    finally:
+        await store.close()
 
 
 async def test_every_connection_gets_the_configured_page_cache(tmp_path: Path) -> None:

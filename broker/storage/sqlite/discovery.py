@@ -9,13 +9,12 @@ Answered from the integer-keyed side tables (see `index.py`), never from the doc
 - entities per attribute: the `seq = 0` entries of `attr_values_by_attr` for that `aid`
   (every (eid, aid) pair has exactly one `seq = 0` row, whatever its datasetIds), counted in
   the index without reading the table;
-- which (type, attribute, kind) combinations exist: the type's entities from
-  `entity_types_by_type`, their eids from the covering `entities_by_id` index and their rows
-  from the `attr_values` primary key, reduced by DISTINCT in SQL to a few rows. The kind is
-  the instance's `atype` (NULL for an attribute with no instance: the attribute is listed
-  with no kind). For one attribute the walk starts from that attribute's rows in
-  `attr_values_by_attr` instead, and finds each entity's types through `entities` (a rowid
-  probe that reads the row's tenant and id, not its document) and `entity_types`.
+- which (type, attribute, kind) combinations exist: the type's entities and their eids
+  from `entity_types_by_type`, and their rows from the `attr_values` primary key, reduced
+  by DISTINCT in SQL to a few rows. The kind is the instance's `atype` (NULL for an
+  attribute with no instance: the attribute is listed with no kind). For one attribute the
+  walk starts from that attribute's rows in `attr_values_by_attr` instead, and finds each
+  entity's types by its eid, the `entity_types` primary key.
 
 The combinations walk reads every side-table row of the entities it covers (about five per
 entity in the benchmarks): it is a pass over the tenant's `attr_values`, not over its
@@ -37,8 +36,7 @@ _COMBINATIONS = """
 SELECT c.type, n.iri, c.atype FROM (
     SELECT DISTINCT t.type, v.aid, v.atype
     FROM entity_types AS t
-    JOIN entities AS e ON e.tenant = t.tenant AND e.id = t.id
-    JOIN attr_values AS v ON v.eid = e.eid
+    JOIN attr_values AS v ON v.eid = t.eid
     WHERE t.tenant = ?1 {only_type}
 ) AS c JOIN attr_names AS n ON n.aid = c.aid
 """
@@ -50,8 +48,7 @@ _ONE_ATTRIBUTE = """
 SELECT DISTINCT t.type, v.atype
 FROM attr_names AS n
 CROSS JOIN attr_values AS v ON v.aid = n.aid
-CROSS JOIN entities AS e ON e.eid = v.eid
-CROSS JOIN entity_types AS t ON t.tenant = e.tenant AND t.id = e.id
+CROSS JOIN entity_types AS t ON t.eid = v.eid
 WHERE n.tenant = ?1 AND n.iri = ?2
 """
 

@@ -171,7 +171,7 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
         compiled.params = [*compiled.params, *values]
     elif type_driver is not None:
         compiled.source = (
-            "FROM entity_types t CROSS JOIN entities e ON e.tenant = t.tenant AND e.id = t.id "
+            "FROM entity_types t CROSS JOIN entities e ON e.eid = t.eid "
             "WHERE t.tenant = ? AND t.type = ?"
         )
         compiled.source_params = [tenant, type_driver]
@@ -189,8 +189,7 @@ def _types(tenant: str, expr: TypeExpr) -> tuple[str | None, list[Any]]:
     """The exact condition for a type expression (None for an empty, degenerate one)."""
     if isinstance(expr, TypeName):
         return (
-            "EXISTS (SELECT 1 FROM entity_types t WHERE t.tenant = e.tenant AND t.id = e.id "
-            "AND t.type = ?)",
+            "EXISTS (SELECT 1 FROM entity_types t WHERE t.eid = e.eid AND t.type = ?)",
             [expr.name],
         )
     assert isinstance(expr, TypeAnd | TypeOr)

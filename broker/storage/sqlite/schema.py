@@ -140,6 +140,25 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     SUBSCRIPTIONS_SCHEMA,
     # 5 -> 6: subscription revisions (replicas poll them) and notification leases.
     SUBSCRIPTION_LEASES_SCHEMA,
+    # 6 -> 7: entity_types keyed by (eid, type): a new entity's rows land at the end of the
+    # primary key (eids only grow) instead of at its id's place, and an entity's types are
+    # found from its eid. `entity_types_by_type` keeps (tenant, type, id) for the id-ordered
+    # walk of a type.
+    (
+        """CREATE TABLE entity_types_v7 (
+            eid INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            PRIMARY KEY (eid, type)
+        ) WITHOUT ROWID""",
+        "INSERT INTO entity_types_v7 (eid, type, tenant, id) "
+        "SELECT e.eid, t.type, t.tenant, t.id FROM entity_types t "
+        "JOIN entities e ON e.tenant = t.tenant AND e.id = t.id",
+        "DROP TABLE entity_types",
+        "ALTER TABLE entity_types_v7 RENAME TO entity_types",
+        "CREATE INDEX entity_types_by_type ON entity_types (tenant, type, id)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -399,11 +399,11 @@ def _types_of(entity: ExpandedEntity) -> list[str]:
 
 
 def _insert_types(
-    conn: sqlite3.Connection, tenant: str, entity_id: str, types: list[str]
+    conn: sqlite3.Connection, tenant: str, eid: int, entity_id: str, types: list[str]
 ) -> None:
     conn.executemany(
-        "INSERT INTO entity_types (tenant, id, type) VALUES (?, ?, ?)",
-        [(tenant, entity_id, t) for t in types],
+        "INSERT INTO entity_types (eid, type, tenant, id) VALUES (?, ?, ?, ?)",
+        [(eid, t, tenant, entity_id) for t in types],
     )
 
 
@@ -478,9 +478,13 @@ def _insert_rows(
     )
     insert_rows(
         conn,
-        "INSERT INTO entity_types (tenant, id, type)",
-        3,
-        [(tenant, e["id"], t) for e, _, types in creates for t in types],
+        "INSERT INTO entity_types (eid, type, tenant, id)",
+        4,
+        [
+            (first + k, t, tenant, e["id"])
+            for k, (e, _, types) in enumerate(creates)
+            for t in types
+        ],
     )
     index_new_rows(
         conn, tenant, [(first + k, e) for k, (e, _, _) in enumerate(creates)], keys.ids,
@@ -628,7 +632,7 @@ def _replace_rows(
     for entity, _, types in replaces:
         eid, text = found[entity["id"]]
         old = _loads(text)
-        _retype(conn, tenant, entity["id"], old, types)
+        _retype(conn, tenant, eid, entity["id"], old, types)
         changes.append((eid, old, entity))
     reindex_rows(conn, tenant, changes, keys.ids, keys.learned)
     return True
@@ -650,17 +654,22 @@ def _rewrite_row(
         "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? WHERE eid = ?",
         (doc, entity.get("createdAt"), entity.get("modifiedAt"), eid),
     )
-    _retype(conn, tenant, entity_id, old, types)
+    _retype(conn, tenant, eid, entity_id, old, types)
     reindex(conn, tenant, eid, old, entity, keys.ids, keys.learned)
 
 
 def _retype(
-    conn: sqlite3.Connection, tenant: str, entity_id: str, old: ExpandedEntity, types: list[str]
+    conn: sqlite3.Connection,
+    tenant: str,
+    eid: int,
+    entity_id: str,
+    old: ExpandedEntity,
+    types: list[str],
 ) -> None:
     """Bring the entity's entity_types rows from `old`'s types to `types`."""
     if _types_of(old) != types:
-        conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
-        _insert_types(conn, tenant, entity_id, types)
+        conn.execute("DELETE FROM entity_types WHERE eid = ?", (eid,))
+        _insert_types(conn, tenant, eid, entity_id, types)
 
 
 def _delete_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
@@ -669,7 +678,7 @@ def _delete_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
     ).fetchone()
     if row is None:
         return False
-    conn.execute("DELETE FROM entity_types WHERE tenant = ? AND id = ?", (tenant, entity_id))
+    conn.execute("DELETE FROM entity_types WHERE eid = ?", (int(row[0]),))
     unindex(conn, int(row[0]))
     return True
 
