@@ -39,7 +39,9 @@ def expected(entities: list[dict[str, Any]], query: EntityQuery, page: tuple[int
 
 async def _sqlite_load(store: SqliteStore, entities: list[dict[str, Any]]) -> None:
     def clear(conn: Any) -> None:
-        for table in ("entities", "entity_types", "attr_values", "geo_shapes", "geo_boxes"):
+        for table in (
+            "entities", "entity_types", "attr_values", "geo_points", "geo_shapes", "geo_boxes"
+        ):
             conn.execute(f"DELETE FROM {table}")
 
     await store.writer.submit(clear)

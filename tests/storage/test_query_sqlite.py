@@ -173,10 +173,10 @@ async def test_deleted_entities_leave_no_side_rows(store: SqliteStore) -> None:
     counts = await store.readers.run(
         lambda conn: [
             conn.execute(f"SELECT count(*) FROM {t} WHERE eid = ?", (eid,)).fetchone()[0]
-            for t in ("attr_values", "geo_shapes")
+            for t in ("attr_values", "geo_points", "geo_shapes")
         ]
     )
-    assert counts == [0, 0]
+    assert counts == [0, 0, 0]
 
 
 def test_migration_back_fills_existing_entities(tmp_path: Path) -> None:
@@ -195,7 +195,9 @@ def test_migration_back_fills_existing_entities(tmp_path: Path) -> None:
         "ORDER BY n.iri"
     ).fetchall()
     assert rows == [(LOC, "x", None), (N, "n", 2.5), (S, "s", "b")]
-    assert conn.execute("SELECT count(*) FROM geo_boxes").fetchone()[0] == 1
+    points = conn.execute("SELECT e.id, p.lon, p.lat FROM geo_points p JOIN entities e USING (eid)")
+    assert points.fetchall() == [(THINGS[1]["id"], 0.001, 0.001)]
+    assert conn.execute("SELECT count(*) FROM geo_boxes").fetchone()[0] == 0
     conn.close()
 
 
@@ -266,7 +268,7 @@ async def test_updates_keep_the_side_tables_in_step(store: SqliteStore) -> None:
     assert await ids_of(store, kept) == ["urn:t:02"]
     rows = store.readers.run(
         lambda c: c.execute(
-            "SELECT count(*) FROM geo_shapes s JOIN entities e ON e.eid = s.eid "
+            "SELECT count(*) FROM geo_points p JOIN entities e ON e.eid = p.eid "
             "WHERE e.id = 'urn:t:02'"
         ).fetchone()[0]
     )
@@ -306,7 +308,7 @@ def test_migration_from_version_2_keys_entities_and_side_tables_by_integer(
     assert conn.execute(
         "SELECT count(DISTINCT tenant) FROM attr_names WHERE iri = ?", (N,)
     ).fetchone()[0] == 2
-    assert conn.execute("SELECT count(*) FROM geo_boxes").fetchone()[0] == 6
+    assert conn.execute("SELECT count(*) FROM geo_points").fetchone()[0] == 6
     conn.close()
 
 

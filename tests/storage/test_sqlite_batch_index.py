@@ -27,6 +27,13 @@ SCALARS = st.one_of(
 POINTS = st.tuples(st.floats(-10, 10), st.floats(-10, 10)).map(
     lambda p: {"type": "Point", "coordinates": [p[0], p[1]]}
 )
+SQUARES = st.tuples(st.floats(-10, 10), st.floats(-10, 10)).map(
+    lambda p: {"type": "Polygon", "coordinates": [[
+        [p[0], p[1]], [p[0] + 1, p[1]], [p[0] + 1, p[1] + 1], [p[0], p[1] + 1], [p[0], p[1]]
+    ]]}
+)
+GEOMETRIES = POINTS | SQUARES
+"""Points go to geo_points, other shapes to the R*Tree: both kinds, and moves between them."""
 
 
 def _prop(value: Any) -> list[dict[str, Any]]:
@@ -43,7 +50,8 @@ def entities(draw: st.DrawFn, entity_id: str) -> ExpandedEntity:
             st.sampled_from(["urn:x:1", "urn:x:2"])), "createdAt": NOW, "modifiedAt": NOW}]
     if draw(st.booleans()):
         attrs["https://uri.etsi.org/ngsi-ld/location"] = [
-            {"type": "GeoProperty", "value": draw(POINTS), "createdAt": NOW, "modifiedAt": NOW}
+            {"type": "GeoProperty", "value": geometry, "createdAt": NOW, "modifiedAt": NOW}
+            for geometry in draw(st.lists(GEOMETRIES, min_size=1, max_size=2))
         ]
     types = draw(st.sampled_from([[EX + "T"], [EX + "U"], [EX + "T", EX + "U"]]))
     return {"id": entity_id, "type": types, "createdAt": NOW, "modifiedAt": NOW, "attrs": attrs}
@@ -62,11 +70,15 @@ def _side_tables(path: Path) -> dict[str, list[Any]]:
             "SELECT s.id, n.iri, b.min_lon, b.max_lon, b.min_lat, b.max_lat FROM geo_shapes s "
             "JOIN geo_boxes b ON b.rid = s.rid JOIN attr_names n ON n.aid = s.aid"
         ).fetchall()
+        points = conn.execute(
+            "SELECT p.id, n.iri, p.seq, p.cell, p.lon, p.lat FROM geo_points p "
+            "JOIN attr_names n ON n.aid = p.aid"
+        ).fetchall()
         docs = conn.execute("SELECT id, doc FROM entities").fetchall()
     finally:
         conn.close()
     return {"values": sorted(values, key=repr), "types": sorted(types),
-            "boxes": sorted(boxes), "docs": sorted(docs)}
+            "boxes": sorted(boxes), "points": sorted(points), "docs": sorted(docs)}
 
 
 async def _store(path: Path) -> SqliteStore:

@@ -12,13 +12,13 @@ import orjson
 import pytest
 from store_support import EX, simple_entity
 
-from broker.query.ast import AttrPath, EntityQuery, Exists, TypeAnd, TypeName
+from broker.query.ast import AttrPath, EntityQuery, Exists, GeoQuery, TypeAnd, TypeName
 from broker.settings import Settings
 from broker.storage.base import StoreError
 from broker.storage.sqlite import SqliteStore, parse_sqlite_url
 from broker.storage.sqlite import store as sqlite_store
 from broker.storage.sqlite.connection import WAL_BACKSTOP_PAGES
-from broker.storage.sqlite.index import index_entity
+from broker.storage.sqlite.index import AttrIds, entity_key, index_new_rows
 from broker.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from broker.types import DEFAULT_TENANT
 
@@ -299,7 +299,9 @@ async def test_migration_to_version_7_keeps_every_entitys_types(tmp_path: Path) 
             "INSERT INTO entity_types (tenant, id, type) VALUES (?, ?, ?)",
             [(tenant, entity["id"], t) for t in entity["type"]],
         )
-        index_entity(conn, tenant, entity)
+        eid = entity_key(conn, tenant, entity["id"])
+        assert eid is not None
+        index_new_rows(conn, tenant, [(eid, entity)], AttrIds(), geometry=False)
     conn.close()
 
     store = await _started(str(path))
@@ -325,6 +327,84 @@ async def test_migration_to_version_7_keeps_every_entitys_types(tmp_path: Path) 
         await store.delete_entity("t", "urn:x:1")
         assert await ids("t", TypeName(EX + "Thing")) == []
         assert await ids("u", TypeName(EX + "Car")) == ["urn:x:1"]
+    finally:
+        await store.close()
+
+
+async def test_migration_to_version_8_moves_points_out_of_the_rtree(tmp_path: Path) -> None:
+    """A version-7 file (every geometry's box in the R*Tree) opens with its Points in
+    geo_points and its other shapes still boxed: geo-queries find both as before, and a
+    migrated Point moves and is deleted like a new one."""
+    path = tmp_path / "v7.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version in range(7):
+        for step in MIGRATIONS[version]:
+            if isinstance(step, str):
+                conn.execute(step)
+            else:
+                step(conn)
+    conn.execute("PRAGMA user_version = 7")
+    loc = "https://uri.etsi.org/ngsi-ld/location"
+    square = [[[2.0, 2.0], [3.0, 2.0], [3.0, 3.0], [2.0, 3.0], [2.0, 2.0]]]
+    rows = [
+        ("t", "urn:x:1", {"type": "Point", "coordinates": [1.0, 1.0]}, (1.0, 1.0, 1.0, 1.0)),
+        ("t", "urn:x:2", {"type": "Polygon", "coordinates": square}, (2.0, 3.0, 2.0, 3.0)),
+        ("u", "urn:x:1", {"type": "Point", "coordinates": [1.0, 1.0]}, (1.0, 1.0, 1.0, 1.0)),
+    ]
+    for tenant, entity_id, geometry, (min_lon, max_lon, min_lat, max_lat) in rows:
+        entity = simple_entity(entity_id, speed=1)
+        entity["attrs"][loc] = [{"type": "GeoProperty", "value": geometry}]
+        eid = conn.execute(
+            "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
+            (tenant, entity_id, orjson.dumps(entity).decode()),
+        ).lastrowid
+        conn.executemany(
+            "INSERT INTO entity_types (eid, type, tenant, id) VALUES (?, ?, ?, ?)",
+            [(eid, t, tenant, entity_id) for t in entity["type"]],
+        )
+        assert eid is not None
+        index_new_rows(conn, tenant, [(eid, entity)], AttrIds(), geometry=False)
+        aid = conn.execute(
+            "SELECT aid FROM attr_names WHERE tenant = ? AND iri = ?", (tenant, loc)
+        ).fetchone()[0]
+        rid = conn.execute(
+            "INSERT INTO geo_shapes (eid, aid, id) VALUES (?, ?, ?)", (eid, aid, entity_id)
+        ).lastrowid
+        conn.execute(
+            "INSERT INTO geo_boxes VALUES (?, ?, ?, ?, ?)",
+            (rid, min_lon, max_lon, min_lat, max_lat),
+        )
+    conn.close()
+
+    store = await _started(str(path))
+    try:
+        async def near(tenant: str, lon: float, lat: float) -> list[str]:
+            geo = GeoQuery("near", "Point", (lon, lat), loc, max_distance=20_000.0)
+            page = await store.query_entities(tenant, EntityQuery(geo=geo), limit=100)
+            return [e["id"] for e in page.entities]
+
+        assert await near("t", 1.0, 1.0) == ["urn:x:1"]
+        assert await near("t", 2.5, 2.5) == ["urn:x:2"]
+        assert await near("u", 1.0, 1.0) == ["urn:x:1"]
+        assert await near("u", 2.5, 2.5) == []
+        tables = await store.readers.run(lambda c: [
+            c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("geo_points", "geo_shapes", "geo_boxes")
+        ])
+        assert tables == [2, 1, 1]
+        moved = simple_entity("urn:x:1", speed=1)
+        moved["attrs"][loc] = [
+            {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [5.0, 5.0]}}
+        ]
+        await store.replace_entity("t", moved)
+        assert await near("t", 1.0, 1.0) == []
+        assert await near("t", 5.0, 5.0) == ["urn:x:1"]
+        await store.delete_entity("u", "urn:x:1")
+        assert await near("u", 1.0, 1.0) == []
+        points = await store.readers.run(
+            lambda c: c.execute("SELECT count(*) FROM geo_points").fetchone()[0]
+        )
+        assert points == 1
     finally:
         await store.close()
 

@@ -27,11 +27,14 @@ out can make a query slower, never wrong. A second index, (aid, atype, eid), ans
 entities have attribute A" and discovery's counts; it too grows at its end for each attribute
 as eids grow.
 
-`geo_boxes` (an R*Tree) holds the bounding box of every geometry-valued instance, keyed by a
-rowid that `geo_shapes` maps to (eid, aid, entity id): with the id at hand, a geo-query sorts
-its candidates into id order without reading their entity rows. Boxes are widened for the
-great-circle bulge of long edges, and R*Tree rounds stored boxes outwards, so a box always
-contains its geometry whether edges are read as straight lines in lon/lat or as geodesics.
+Geometry-valued instances go to one of two places. A `Point` (what sensors and vehicles
+report) is a `geo_points` row keyed by (eid, aid, seq), with its coordinates and its Z-order
+`cell` (`cells.py`), found by place through the `(aid, cell, lon, lat)` index. Every other
+geometry has its bounding box in `geo_boxes` (an R*Tree), keyed by a rowid that `geo_shapes`
+maps to (eid, aid, entity id). Both carry the entity id, so a geo-query sorts its candidates
+into id order without reading their entity rows. Boxes are widened for the great-circle
+bulge of long edges, and R*Tree rounds stored boxes outwards, so a box always contains its
+geometry whether edges are read as straight lines in lon/lat or as geodesics.
 
 These functions run inside the store's write savepoints, so the side tables change in the
 same transaction as the document they describe.
@@ -51,6 +54,7 @@ from typing import Any
 from broker.model.geojson import GEOMETRY_TYPES
 from broker.storage.geobox import WORLD, Box, geometry_box
 from broker.storage.sqlite.bulk import delete_pairs, insert_rows
+from broker.storage.sqlite.cells import cell
 from broker.types import ExpandedEntity, Instance
 
 _INT64 = 2**63 - 1
@@ -182,37 +186,26 @@ def index_new_rows(
     entities: list[tuple[int, ExpandedEntity]],
     ids: AttrIds,
     learned: dict[tuple[str, str], int] | None = None,
+    *,
+    attributes: bool = True,
+    geometry: bool = True,
 ) -> None:
     """`index_new` for many fresh rows, in one statement per table: a batch of creates
-    crosses from Python into SQLite a handful of times, not a few times per entity."""
+    crosses from Python into SQLite a handful of times, not a few times per entity.
+    `attributes` / `geometry` False leave out the attr_values / geometry rows (schema
+    migrations that fill one kind of table)."""
     values: list[tuple[int, ValueRow]] = []
-    boxes: list[tuple[int, str, Box]] = []
+    shapes: list[tuple[int, str, GeoRow]] = []
     for eid, entity in entities:
         values.extend((eid, row) for row in value_rows(entity))
-        boxes.extend((eid, attr, box) for attr, box in geo_boxes_of(entity))
+        if geometry:
+            shapes.extend((eid, entity["id"], row) for row in geo_rows(entity))
     if not values:
         return
     aids = ids.resolve(conn, tenant, {row[0] for _, row in values}, learned)
-    _insert_values(conn, aids, values)
-    if not boxes:
-        return
-    ids_of = {eid: entity["id"] for eid, entity in entities}
-    first = int(conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM geo_shapes").fetchone()[0])
-    insert_rows(
-        conn,
-        "INSERT INTO geo_shapes (rid, eid, aid, id)",
-        4,
-        [(first + k, eid, aids[attr], ids_of[eid]) for k, (eid, attr, _) in enumerate(boxes)],
-    )
-    insert_rows(
-        conn,
-        "INSERT INTO geo_boxes (rid, min_lon, max_lon, min_lat, max_lat)",
-        5,
-        [
-            (first + k, min_lon, max_lon, min_lat, max_lat)
-            for k, (_, _, (min_lon, min_lat, max_lon, max_lat)) in enumerate(boxes)
-        ],
-    )
+    if attributes:
+        _insert_values(conn, aids, values)
+    _insert_geometry(conn, aids, shapes)
 
 
 def reindex(
@@ -237,11 +230,14 @@ def reindex_rows(
     ids: AttrIds,
     learned: dict[tuple[str, str], int] | None = None,
 ) -> None:
-    """`reindex` for many rows (eid, old, new): the attribute rows of all of them are
-    deleted and inserted with a statement per chunk; boxes, which seldom move, row by row."""
+    """`reindex` for many rows (eid, old, new): the attribute rows and Points of all of them
+    are deleted and inserted with a statement per chunk; other shapes, which seldom move, are
+    deleted row by row."""
     deleted: list[tuple[int, str]] = []
     inserted: list[tuple[int, ValueRow]] = []
-    boxes: list[tuple[int, str, dict[str, list[Any]], dict[str, list[Any]], str]] = []
+    moved_points: list[tuple[int, str]] = []
+    moved_shapes: list[tuple[int, str]] = []
+    placed: list[tuple[int, str, GeoRow]] = []
     names: set[str] = set()
     for eid, old, new in changes:
         old_values = _by_attr(value_rows(old), 0)
@@ -252,26 +248,32 @@ def reindex_rows(
                 deleted.append((eid, attr))
                 inserted.extend((eid, row) for row in rows or ())
                 names.add(attr)
-        old_boxes = _by_attr(geo_boxes_of(old), 0)
-        new_boxes = _by_attr(geo_boxes_of(new), 0)
-        for attr in old_boxes.keys() | new_boxes.keys():
-            if old_boxes.get(attr) != new_boxes.get(attr):
-                boxes.append((eid, attr, old_boxes, new_boxes, new["id"]))
+        old_geo = _by_attr(geo_rows(old), 0)
+        new_geo = _by_attr(geo_rows(new), 0)
+        for attr in old_geo.keys() | new_geo.keys():
+            was, now = old_geo.get(attr, []), new_geo.get(attr, [])
+            if was != now:
+                if any(point is not None for _, _, point in was):
+                    moved_points.append((eid, attr))
+                if any(point is None for _, _, point in was):
+                    moved_shapes.append((eid, attr))
+                placed.extend((eid, new["id"], row) for row in now)
                 names.add(attr)
     if not names:
         return
     aids = ids.resolve(conn, tenant, names, learned)
     delete_pairs(conn, "attr_values", ("eid", "aid"), [(eid, aids[a]) for eid, a in deleted])
     _insert_values(conn, aids, inserted)
-    for eid, attr, old_boxes, new_boxes, entity_id in boxes:
-        if attr in old_boxes:
-            _delete_boxes(conn, eid, aids[attr])
-        _insert_boxes(conn, eid, entity_id, aids, new_boxes.get(attr, []))
+    delete_pairs(conn, "geo_points", ("eid", "aid"), [(eid, aids[a]) for eid, a in moved_points])
+    for eid, attr in moved_shapes:
+        _delete_shapes(conn, eid, aids[attr])
+    _insert_geometry(conn, aids, placed)
 
 
 def unindex(conn: sqlite3.Connection, eid: int) -> None:
     """Remove every side-table row of the entity row `eid` (delete, and before re-indexing)."""
     conn.execute("DELETE FROM attr_values WHERE eid = ?", (eid,))
+    conn.execute("DELETE FROM geo_points WHERE eid = ?", (eid,))
     rids = [(row[0],) for row in conn.execute("SELECT rid FROM geo_shapes WHERE eid = ?", (eid,))]
     if rids:
         conn.executemany("DELETE FROM geo_boxes WHERE rid = ?", rids)
@@ -300,26 +302,46 @@ def _insert_values(
     )
 
 
-def _insert_boxes(
-    conn: sqlite3.Connection,
-    eid: int,
-    entity_id: str,
-    aids: dict[str, int],
-    boxes: list[tuple[str, Box]],
+def _insert_geometry(
+    conn: sqlite3.Connection, aids: dict[str, int], rows: list[tuple[int, str, GeoRow]]
 ) -> None:
-    for attr, box in boxes:
-        cursor = conn.execute(
-            "INSERT INTO geo_shapes (eid, aid, id) VALUES (?, ?, ?)", (eid, aids[attr], entity_id)
-        )
-        min_lon, min_lat, max_lon, max_lat = box
-        conn.execute(
-            "INSERT INTO geo_boxes (rid, min_lon, max_lon, min_lat, max_lat) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (cursor.lastrowid, min_lon, max_lon, min_lat, max_lat),
-        )
+    """The geometry rows of (eid, entity id, row) triples: Points into `geo_points`,
+    numbered from 0 within their (eid, aid); other shapes into `geo_shapes` and the R*Tree,
+    with rowids handed out in order from the largest there is."""
+    points: list[tuple[int, int, int, int, float, float, str]] = []
+    shapes: list[tuple[int, int, str, Box]] = []
+    seqs: dict[tuple[int, int], int] = {}
+    for eid, entity_id, (attr, box, point) in rows:
+        aid = aids[attr]
+        if point is None:
+            shapes.append((eid, aid, entity_id, box))
+            continue
+        seq = seqs.get((eid, aid), 0)
+        seqs[(eid, aid)] = seq + 1
+        lon, lat = point
+        points.append((eid, aid, seq, cell(lon, lat), lon, lat, entity_id))
+    insert_rows(conn, "INSERT INTO geo_points (eid, aid, seq, cell, lon, lat, id)", 7, points)
+    if not shapes:
+        return
+    first = int(conn.execute("SELECT coalesce(max(rid), 0) + 1 FROM geo_shapes").fetchone()[0])
+    insert_rows(
+        conn,
+        "INSERT INTO geo_shapes (rid, eid, aid, id)",
+        4,
+        [(first + k, eid, aid, entity_id) for k, (eid, aid, entity_id, _) in enumerate(shapes)],
+    )
+    insert_rows(
+        conn,
+        "INSERT INTO geo_boxes (rid, min_lon, max_lon, min_lat, max_lat)",
+        5,
+        [
+            (first + k, min_lon, max_lon, min_lat, max_lat)
+            for k, (_, _, _, (min_lon, min_lat, max_lon, max_lat)) in enumerate(shapes)
+        ],
+    )
 
 
-def _delete_boxes(conn: sqlite3.Connection, eid: int, aid: int) -> None:
+def _delete_shapes(conn: sqlite3.Connection, eid: int, aid: int) -> None:
     rids = [
         (row[0],)
         for row in conn.execute(
@@ -384,10 +406,14 @@ def value_kind(value: Any) -> tuple[str, Any]:
 # -- geometry boxes --------------------------------------------------------------------------
 
 
-def geo_boxes_of(entity: ExpandedEntity) -> Iterator[tuple[str, Box]]:
-    """(attribute, box) for every instance of a top-level attribute whose value is a
-    geometry. A geometry-like value whose box cannot be computed gets the whole world, so it
-    is a candidate for every geo-query and the exact evaluation decides."""
+GeoRow = tuple[str, Box, tuple[float, float] | None]
+"""(attribute IRI, box, (lon, lat) when the value is a Point): one geometry instance."""
+
+
+def geo_rows(entity: ExpandedEntity) -> Iterator[GeoRow]:
+    """A GeoRow for every instance of a top-level attribute whose value is a geometry. A
+    geometry-like value whose box cannot be computed gets the whole world, so it is a
+    candidate for every geo-query and the exact evaluation decides."""
     attrs = entity.get("attrs")
     if not isinstance(attrs, dict):
         return
@@ -399,4 +425,10 @@ def geo_boxes_of(entity: ExpandedEntity) -> Iterator[tuple[str, Box]]:
                 continue
             value = instance.get("value")
             if isinstance(value, dict) and value.get("type") in GEOMETRY_TYPES:
-                yield attr, geometry_box(value) or WORLD
+                box = geometry_box(value)
+                if box is None:
+                    yield attr, WORLD, None
+                elif value["type"] == "Point" and math.isfinite(box[0] + box[1]):
+                    yield attr, box, (box[0], box[1])
+                else:
+                    yield attr, box, None

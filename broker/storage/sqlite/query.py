@@ -9,9 +9,10 @@ every entity the query matches and, where the side tables allow, few others:
 - `attrs` and every positive q term → "has an `attr_values` row for the attribute", and a q
   comparison on a top-level value narrows to rows of the literal's kind that compare true,
   *or* rows of any other kind (which only the exact evaluation can judge);
-- `geoQ` → an R*Tree box test (`near` with maxDistance: the box of the distance circle;
+- `geoQ` → a box test (`near` with maxDistance: the box of the distance circle;
   within / contains / intersects / overlaps / equals: the box of the query geometry, since
-  each of them implies the two geometries share a point).
+  each of them implies the two geometries share a point): Points in `geo_points` by the
+  Z-order cell ranges covering the box, then their coordinates; other shapes by the R*Tree.
 
 `!=`, `!~=` and paths below the top-level value narrow only to "has the attribute" (every
 operator needs its target to exist); `!attr`, `disjoint`, `minDistance`-only `near`, scopeQ
@@ -20,9 +21,9 @@ and csf are not narrowed here. Unless the condition alone is exact
 the reference semantics, so the SQL can make a query slower but never give another answer.
 Candidates arrive in id order, so a page without `count` stops as soon as it is full.
 
-Plan shape: ids and the R*Tree give short lists (`e.id IN (...)`); type and attribute tests
-are correlated `EXISTS` probes of the (tenant, id, type) index and the (eid, aid) key of
-`attr_values`, so SQLite walks entities in
+Plan shape: ids and the geometry tables give short lists (`e.id IN (...)`, candidate eids);
+type and attribute tests are correlated `EXISTS` probes of the (eid, type) key of
+`entity_types` and the (eid, aid) key of `attr_values`, so SQLite walks entities in
 id order and stops at the page's end. That is what a page of a common query needs (a few
 thousand probes); a very selective q term without ids or geo walks the whole tenant
 (~175 ms per 100,000 entities on the bench machine) where materialising the term's matches
@@ -68,6 +69,7 @@ from broker.query.patterns import (
 )
 from broker.storage.base import QueryPage
 from broker.storage.geobox import geo_box
+from broker.storage.sqlite.cells import ranges
 from broker.storage.sqlite.index import value_kind
 from broker.types import ExpandedEntity
 
@@ -97,7 +99,7 @@ class Compiled:
     source_params: list[Any] = field(default_factory=list)
     order: str = "e.id"
     candidates: tuple[str, list[Any]] | None = None
-    """A SELECT of candidate eids in id order (the R*Tree's, or a value index's); when
+    """A SELECT of candidate eids in id order (the geometry tables', or a value index's); when
     given, the entities are read by those eids, a chunk at a time, instead of walking
     `source` in id order."""
     tenant: str = ""
@@ -158,13 +160,11 @@ def compile_query(tenant: str, query: EntityQuery) -> Compiled:
     compiled.source_params = [tenant]
     compiled.tenant = tenant
     if geo is not None and query.ids is None:
-        # The R*Tree's candidates are few: fetch them, then sort them by id (walking every
-        # id in order to test membership in them cost milliseconds per query).
-        # The R*Tree's candidates are few and carry their ids: sort them, then read just the
+        # The geometry candidates are few and carry their ids: sort them, then read just the
         # entity rows a page needs (walking every id in order to test membership, or
         # reading every candidate's row to sort it, cost milliseconds per query).
         sql, values = geo
-        compiled.candidates = (f"{sql} ORDER BY s.id", values)
+        compiled.candidates = (f"{sql} ORDER BY id", values)
     elif geo is not None:
         sql, values = geo
         compiled.where = f"({compiled.where}) AND e.eid IN (SELECT eid FROM ({sql}))"
@@ -330,18 +330,32 @@ def _typed_parts(term: Comparison) -> tuple[str, str, list[Any]] | None:
 
 
 def _geo_candidates(tenant: str, geo: GeoQuery) -> tuple[str, list[Any]] | None:
-    """A SELECT of the distinct eids whose geoproperty box meets the query's box (None when
-    the query has no box to test: disjoint, minDistance alone)."""
+    """A SELECT of the distinct (eid, id) whose geoproperty meets the query's box: Points
+    from `geo_points`, a search of the cell index per range of cells covering the box, then
+    their coordinates tested; other shapes from the R*Tree. None when the query has no box
+    to test (disjoint, minDistance alone)."""
     box = geo_box(geo)
     if box is None:
         return None
     min_lon, min_lat, max_lon, max_lat = box
+    spans = ranges(box)
+    marks = ", ".join(["(?, ?)"] * len(spans))
     return (
-        # CROSS JOIN fixes the order: the R*Tree search drives, geo_shapes is probed by rid.
-        "SELECT DISTINCT s.eid, s.id FROM geo_boxes b CROSS JOIN geo_shapes s ON s.rid = b.rid "
+        "SELECT eid, id FROM ("
+        # CROSS JOIN fixes the order: the ranges drive, each one search of the cell index.
+        f"SELECT p.eid, p.id FROM (VALUES {marks}) r CROSS JOIN geo_points p "
+        f"ON p.aid = {_AID} AND p.cell BETWEEN r.column1 AND r.column2 "
+        "AND p.lon BETWEEN ? AND ? AND p.lat BETWEEN ? AND ? "
+        "UNION "
+        # Here the R*Tree search drives and geo_shapes is probed by rid.
+        "SELECT s.eid, s.id FROM geo_boxes b CROSS JOIN geo_shapes s ON s.rid = b.rid "
         "WHERE b.max_lon >= ? AND b.min_lon <= ? AND b.max_lat >= ? AND b.min_lat <= ? "
-        f"AND s.aid = {_AID}",
-        [min_lon, max_lon, min_lat, max_lat, tenant, geo.geoproperty],
+        f"AND s.aid = {_AID})",
+        [
+            *(bound for span in spans for bound in span),
+            tenant, geo.geoproperty, min_lon, max_lon, min_lat, max_lat,
+            min_lon, max_lon, min_lat, max_lat, tenant, geo.geoproperty,
+        ],
     )
 
 

@@ -17,18 +17,35 @@ from collections.abc import Callable
 import orjson
 
 from broker.storage.base import StoreError
-from broker.storage.sqlite.index import AttrIds, index_new
+from broker.storage.sqlite.index import AttrIds, index_new_rows
 from broker.storage.sqlite.subscriptions import SUBSCRIPTION_LEASES_SCHEMA, SUBSCRIPTIONS_SCHEMA
 
 Step = str | Callable[[sqlite3.Connection], None]
 
 
 def _backfill_query_index(conn: sqlite3.Connection) -> None:
-    """Index every stored entity in the side tables (they are empty when this runs)."""
+    """Index every stored entity's attribute values (the table is empty when this runs).
+    Version 3 also filled its geometry tables here; 7 -> 8 re-derives those from the
+    documents, so this step leaves them to it."""
     ids = AttrIds()
     rows = conn.execute("SELECT eid, tenant, doc FROM entities").fetchall()
     for eid, tenant, doc in rows:
-        index_new(conn, tenant, eid, orjson.loads(doc), ids)
+        index_new_rows(conn, tenant, [(eid, orjson.loads(doc))], ids, geometry=False)
+
+
+def _points_out_of_the_rtree(conn: sqlite3.Connection) -> None:
+    """Re-derive the geometry rows of every entity that can have any (a geometry value is
+    an object: its attr_values row has kind 'x'): Points go to `geo_points`, other shapes
+    keep a box in the R*Tree."""
+    ids = AttrIds()
+    rows = conn.execute(
+        "SELECT eid, tenant, doc FROM entities "
+        "WHERE eid IN (SELECT eid FROM attr_values WHERE kind = 'x')"
+    ).fetchall()
+    conn.execute("DELETE FROM geo_shapes")
+    conn.execute("DELETE FROM geo_boxes")
+    for eid, tenant, doc in rows:
+        index_new_rows(conn, tenant, [(eid, orjson.loads(doc))], ids, attributes=False)
 
 
 def _nothing(conn: sqlite3.Connection) -> None:
@@ -158,6 +175,22 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         "DROP TABLE entity_types",
         "ALTER TABLE entity_types_v7 RENAME TO entity_types",
         "CREATE INDEX entity_types_by_type ON entity_types (tenant, type, id)",
+    ),
+    # 7 -> 8: Points out of the R*Tree (index.py, cells.py): a Point is a `geo_points` row
+    # found by its Z-order cell; other geometries keep their boxes in `geo_boxes`.
+    (
+        """CREATE TABLE geo_points (
+            eid INTEGER NOT NULL,
+            aid INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            cell INTEGER NOT NULL,
+            lon REAL NOT NULL,
+            lat REAL NOT NULL,
+            id TEXT NOT NULL,
+            PRIMARY KEY (eid, aid, seq)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX geo_points_by_cell ON geo_points (aid, cell, lon, lat)",
+        _points_out_of_the_rtree,
     ),
 )
 
