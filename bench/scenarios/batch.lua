@@ -17,6 +17,11 @@ function init(args)
   run = args[1] or run
   size = tonumber(args[2] or "100")
   random_ids = args[3] == "random"
+  -- Every thread of every run draws its own ids: unseeded, each thread's generator starts
+  -- alike, so the threads (and the runs) would send the same ids again, as updates.
+  local seed = tid or 0
+  for c in run:gmatch(".") do seed = (seed * 31 + c:byte()) % 2147483647 end
+  math.randomseed(seed * 7919 + (tid or 0))
 end
 
 function request()

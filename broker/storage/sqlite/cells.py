@@ -48,16 +48,18 @@ def cell(lon: float, lat: float) -> int:
     return _spread(x) | (_spread(y) << 1)
 
 
-def ranges(box: Box, budget: int = 48) -> list[tuple[int, int]]:
+def ranges(box: Box, budget: int = 16) -> list[tuple[int, int]]:
     """Sorted, disjoint (first, last) cell ranges holding every cell a position in `box`
     can have: quadtree nodes inside the box, and the nodes on its edge at the deepest level
     whose nodes still number at most `budget`. Adjacent ranges are merged."""
     min_lon, min_lat, max_lon, max_lat = box
     x0, y0 = _steps(min_lon, min_lat)
     x1, y1 = _steps(max_lon, max_lat)
+    # Start at the smallest node holding the whole box: its steps' common leading bits.
+    level = BITS - max((x0 ^ x1).bit_length(), (y0 ^ y1).bit_length())
     whole: list[tuple[int, int, int]] = []  # (level, qx, qy): nodes inside the box
-    edge: list[tuple[int, int]] = [(0, 0)]  # nodes of `level` that meet the box's edge
-    level = 0
+    # Nodes of `level` that meet the box's edge.
+    edge: list[tuple[int, int]] = [(x0 >> (BITS - level), y0 >> (BITS - level))]
     while edge and level < BITS:
         shift = BITS - level - 1
         inside: list[tuple[int, int, int]] = []

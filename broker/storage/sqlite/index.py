@@ -28,8 +28,10 @@ entities have attribute A" and discovery's counts; it too grows at its end for e
 as eids grow.
 
 Geometry-valued instances go to one of two places. A `Point` (what sensors and vehicles
-report) is a `geo_points` row keyed by (eid, aid, seq), with its coordinates and its Z-order
-`cell` (`cells.py`), found by place through the `(aid, cell, lon, lat)` index. Every other
+report) is a `geo_points` row keyed by (aid, cell, eid, seq), `cell` being its Z-order cell
+(`cells.py`): a query reads the key ranges of the cells that cover its box, and the rows
+there hold the coordinates and entity id it needs, so it looks nothing else up. Deletes find
+an entity's Points by the `(eid, aid)` index. Every other
 geometry has its bounding box in `geo_boxes` (an R*Tree), keyed by a rowid that `geo_shapes`
 maps to (eid, aid, entity id). Both carry the entity id, so a geo-query sorts its candidates
 into id order without reading their entity rows. Boxes are widened for the great-circle
@@ -320,6 +322,8 @@ def _insert_geometry(
         seqs[(eid, aid)] = seq + 1
         lon, lat = point
         points.append((eid, aid, seq, cell(lon, lat), lon, lat, entity_id))
+    # In key order: each chunk then walks the key's pages once, left to right.
+    points.sort(key=lambda row: (row[1], row[3]))
     insert_rows(conn, "INSERT INTO geo_points (eid, aid, seq, cell, lon, lat, id)", 7, points)
     if not shapes:
         return

@@ -331,8 +331,8 @@ def _typed_parts(term: Comparison) -> tuple[str, str, list[Any]] | None:
 
 def _geo_candidates(tenant: str, geo: GeoQuery) -> tuple[str, list[Any]] | None:
     """A SELECT of the distinct (eid, id) whose geoproperty meets the query's box: Points
-    from `geo_points`, a search of the cell index per range of cells covering the box, then
-    their coordinates tested; other shapes from the R*Tree. None when the query has no box
+    from `geo_points`, a search of its key per range of cells covering the box, then their
+    coordinates tested; other shapes from the R*Tree. None when the query has no box
     to test (disjoint, minDistance alone)."""
     box = geo_box(geo)
     if box is None:
@@ -342,7 +342,7 @@ def _geo_candidates(tenant: str, geo: GeoQuery) -> tuple[str, list[Any]] | None:
     marks = ", ".join(["(?, ?)"] * len(spans))
     return (
         "SELECT eid, id FROM ("
-        # CROSS JOIN fixes the order: the ranges drive, each one search of the cell index.
+        # CROSS JOIN fixes the order: the ranges drive, each one search of the key.
         f"SELECT p.eid, p.id FROM (VALUES {marks}) r CROSS JOIN geo_points p "
         f"ON p.aid = {_AID} AND p.cell BETWEEN r.column1 AND r.column2 "
         "AND p.lon BETWEEN ? AND ? AND p.lat BETWEEN ? AND ? "

@@ -180,16 +180,16 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     # found by its Z-order cell; other geometries keep their boxes in `geo_boxes`.
     (
         """CREATE TABLE geo_points (
-            eid INTEGER NOT NULL,
             aid INTEGER NOT NULL,
-            seq INTEGER NOT NULL,
             cell INTEGER NOT NULL,
+            eid INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
             lon REAL NOT NULL,
             lat REAL NOT NULL,
             id TEXT NOT NULL,
-            PRIMARY KEY (eid, aid, seq)
+            PRIMARY KEY (aid, cell, eid, seq)
         ) WITHOUT ROWID""",
-        "CREATE INDEX geo_points_by_cell ON geo_points (aid, cell, lon, lat)",
+        "CREATE INDEX geo_points_by_entity ON geo_points (eid, aid)",
         _points_out_of_the_rtree,
     ),
 )
