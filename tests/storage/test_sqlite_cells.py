@@ -1,15 +1,19 @@
-"""Z-order cells (`broker/storage/sqlite/cells.py`): a box's ranges hold every position in it."""
+"""Z-order cells (`broker/storage/sqlite/cells.py`): a box's ranges hold every position in it;
+the Points they key are read as the general geometry code reads them."""
 
 from __future__ import annotations
 
 import bisect
 import itertools
+import math
+from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from broker.storage.geobox import WORLD, near_box
 from broker.storage.sqlite.cells import cell, ranges
+from broker.storage.sqlite.index import geo_row, geo_rows
 
 LON = st.floats(-180, 180)
 LAT = st.floats(-90, 90)
@@ -63,3 +67,35 @@ def test_a_city_radius_reads_little_more_than_its_box() -> None:
     covered = sum(last - first + 1 for first, last in spans)
     assert covered <= 2.5 * width * height
     assert ranges(WORLD) == [(0, (1 << 60) - 1)]
+
+
+EDGES = st.sampled_from(
+    [180.0, -180.0, 90.0, -90.0, 180.5, -90.5, 181.0, math.nan, math.inf, -0.0, 1e-320]
+)
+ODD = st.one_of(st.floats(), st.integers(-200, 200), st.booleans(), st.text(max_size=2))
+COORDINATE = st.one_of(st.floats(-182, 182), EDGES, EDGES, ODD)
+POSITIONS = st.one_of(
+    st.tuples(COORDINATE, COORDINATE).map(list),
+    st.tuples(COORDINATE, COORDINATE).map(list),
+    st.lists(COORDINATE, min_size=0, max_size=3),
+)
+POINT_LIKE = st.one_of(
+    st.builds(lambda c: {"type": "Point", "coordinates": c}, POSITIONS),
+    st.builds(lambda c: {"type": "Point", "coordinates": c}, POSITIONS),
+    st.builds(lambda c, b: {"type": "Point", "coordinates": c, "bbox": b},
+              POSITIONS, st.lists(st.floats(-10, 10), min_size=3, max_size=4)),
+)
+
+
+@settings(max_examples=1500)
+@given(POINT_LIKE)
+@example({"type": "Point", "coordinates": [180.5, 10.0]})
+@example({"type": "Point", "coordinates": [180.0, -90.0]})
+@example({"type": "Point", "coordinates": [2, 41]})
+@example({"type": "Point", "coordinates": [2.0, 41.0], "bbox": [2.0, 41.0, 2.0, 41.0]})
+def test_the_plain_point_path_gives_what_the_general_path_gives(value: dict[str, Any]) -> None:
+    """`geo_rows` spares the usual Point (two floats in range) the full geometry check; for
+    any Point-like value, valid or not, its row is the one `geo_row` makes."""
+    entity = {"id": "urn:x", "type": ["T"], "attrs": {"loc": [{"type": "GeoProperty",
+                                                               "value": value}]}}
+    assert list(geo_rows(entity)) == [geo_row("loc", value)]

@@ -429,10 +429,35 @@ def geo_rows(entity: ExpandedEntity) -> Iterator[GeoRow]:
                 continue
             value = instance.get("value")
             if isinstance(value, dict) and value.get("type") in GEOMETRY_TYPES:
-                box = geometry_box(value)
-                if box is None:
-                    yield attr, WORLD, None
-                elif value["type"] == "Point" and math.isfinite(box[0] + box[1]):
-                    yield attr, box, (box[0], box[1])
+                point = _plain_point(value)
+                if point is not None:
+                    yield attr, (point[0], point[1], point[0], point[1]), point
                 else:
-                    yield attr, box, None
+                    yield geo_row(attr, value)
+
+
+def geo_row(attr: str, geometry: dict[str, Any]) -> GeoRow:
+    """The GeoRow of one geometry-like value."""
+    box = geometry_box(geometry)
+    if box is None:
+        return attr, WORLD, None
+    if geometry["type"] == "Point" and math.isfinite(box[0] + box[1]):
+        return attr, box, (box[0], box[1])
+    return attr, box, None
+
+
+def _plain_point(value: dict[str, Any]) -> tuple[float, float] | None:
+    """(lon, lat) of the Point sensors send (two floats in range, no bbox), the shape
+    `geo_row` is spared for; None for anything else, which `geo_row` then judges."""
+    if value.get("type") != "Point" or "bbox" in value:
+        return None
+    position = value.get("coordinates")
+    if type(position) is not list or len(position) != 2:
+        return None
+    lon, lat = position
+    if (
+        type(lon) is float and type(lat) is float
+        and -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0
+    ):
+        return lon, lat
+    return None
