@@ -253,15 +253,21 @@ async def test_a_duplicate_among_creates_queued_together_fails_alone(tmp_path: P
         await store.close()
 
 
-def test_migration_from_version_3_drops_the_modification_time_index(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "v3.db", isolation_level=None)
-    for version in range(3):
-        for step in MIGRATIONS[version]:
+def _at_version(path: Path, version: int) -> sqlite3.Connection:
+    """A new file with the schema as it was at `version` (its migrations run, no later)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for before in range(version):
+        for step in MIGRATIONS[before]:
             if isinstance(step, str):
                 conn.execute(step)
             else:
                 step(conn)
-    conn.execute("PRAGMA user_version = 3")
+    conn.execute(f"PRAGMA user_version = {version}")
+    return conn
+
+
+def test_migration_from_version_3_drops_the_modification_time_index(tmp_path: Path) -> None:
+    conn = _at_version(tmp_path / "v3.db", 3)
     conn.execute(
         "INSERT INTO entities (tenant, id, doc) VALUES ('', 'urn:x:1', ?)",
         (orjson.dumps(simple_entity("urn:x:1")).decode(),),
@@ -276,14 +282,7 @@ async def test_migration_to_version_7_keeps_every_entitys_types(tmp_path: Path) 
     """A version-6 file (entity_types keyed by id) opens with every type where it was: type
     queries, discovery counts and a later change of type all see the migrated rows."""
     path = tmp_path / "v6.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version in range(6):
-        for step in MIGRATIONS[version]:
-            if isinstance(step, str):
-                conn.execute(step)
-            else:
-                step(conn)
-    conn.execute("PRAGMA user_version = 6")
+    conn = _at_version(path, 6)
     both = dict(simple_entity("urn:x:2", speed=2), type=[EX + "Car", EX + "Thing"])
     rows = [
         ("t", simple_entity("urn:x:1", speed=1)),
@@ -336,14 +335,7 @@ async def test_migration_to_version_8_moves_points_out_of_the_rtree(tmp_path: Pa
     geo_points and its other shapes still boxed: geo-queries find both as before, and a
     migrated Point moves and is deleted like a new one."""
     path = tmp_path / "v7.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for version in range(7):
-        for step in MIGRATIONS[version]:
-            if isinstance(step, str):
-                conn.execute(step)
-            else:
-                step(conn)
-    conn.execute("PRAGMA user_version = 7")
+    conn = _at_version(path, 7)
     loc = "https://uri.etsi.org/ngsi-ld/location"
     square = [[[2.0, 2.0], [3.0, 2.0], [3.0, 3.0], [2.0, 3.0], [2.0, 2.0]]]
     rows = [
