@@ -16,6 +16,7 @@ from broker.query.ast import AttrPath, EntityQuery, Exists, GeoQuery, TypeAnd, T
 from broker.settings import Settings
 from broker.storage.base import StoreError
 from broker.storage.sqlite import SqliteStore, parse_sqlite_url
+from broker.storage.sqlite import schema as sqlite_schema
 from broker.storage.sqlite import store as sqlite_store
 from broker.storage.sqlite.connection import WAL_BACKSTOP_PAGES
 from broker.storage.sqlite.index import AttrIds, entity_key, index_new_rows
@@ -330,10 +331,14 @@ async def test_migration_to_version_7_keeps_every_entitys_types(tmp_path: Path) 
         await store.close()
 
 
-async def test_migration_to_version_8_moves_points_out_of_the_rtree(tmp_path: Path) -> None:
+async def test_migration_to_version_8_moves_points_out_of_the_rtree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A version-7 file (every geometry's box in the R*Tree) opens with its Points in
     geo_points and its other shapes still boxed: geo-queries find both as before, and a
-    migrated Point moves and is deleted like a new one."""
+    migrated Point moves and is deleted like a new one. The documents are re-read in chunks
+    (here of two), each once."""
+    monkeypatch.setattr(sqlite_schema, "MIGRATION_CHUNK", 2)
     path = tmp_path / "v7.db"
     conn = _at_version(path, 7)
     loc = "https://uri.etsi.org/ngsi-ld/location"

@@ -4,8 +4,8 @@ The world's longitude and latitude are each cut into 2**BITS steps; a point's ce
 two step numbers with their bits interleaved (a Morton code), so points close together on
 the map mostly have close keys. A box is covered by a few key ranges (`ranges`): the
 quadtree nodes, at most `budget` of them, that together hold every step of the box. A query
-reads those ranges from the `(aid, cell)` index and then tests the exact coordinates, so a
-range that reaches outside the box costs a few index entries, never a wrong answer.
+reads those ranges of the `geo_points` key `(aid, cell, ...)` and then tests the exact
+coordinates, so a range that reaches outside the box costs a few rows, never a wrong answer.
 
 Why not the R*Tree for Points: an R*Tree insert rebalances nodes and writes three shadow
 tables; a Point's row goes into a B-tree at its key, a third of the cost per entity.

@@ -31,12 +31,12 @@ Geometry-valued instances go to one of two places. A `Point` (what sensors and v
 report) is a `geo_points` row keyed by (aid, cell, eid, seq), `cell` being its Z-order cell
 (`cells.py`): a query reads the key ranges of the cells that cover its box, and the rows
 there hold the coordinates and entity id it needs, so it looks nothing else up. Deletes find
-an entity's Points by the `(eid, aid)` index. Every other
-geometry has its bounding box in `geo_boxes` (an R*Tree), keyed by a rowid that `geo_shapes`
-maps to (eid, aid, entity id). Both carry the entity id, so a geo-query sorts its candidates
-into id order without reading their entity rows. Boxes are widened for the great-circle
-bulge of long edges, and R*Tree rounds stored boxes outwards, so a box always contains its
-geometry whether edges are read as straight lines in lon/lat or as geodesics.
+an entity's Points by the `(eid, aid)` index. Every other geometry has its bounding box in
+`geo_boxes` (an R*Tree), keyed by a rowid that `geo_shapes` maps to (eid, aid, entity id).
+Both carry the entity id, so a geo-query sorts its candidates into id order without reading
+their entity rows. Boxes are widened for the great-circle bulge of long edges, and R*Tree
+rounds stored boxes outwards, so a box always contains its geometry whether edges are read
+as straight lines in lon/lat or as geodesics.
 
 These functions run inside the store's write savepoints, so the side tables change in the
 same transaction as the document they describe.
@@ -441,7 +441,7 @@ def geo_row(attr: str, geometry: dict[str, Any]) -> GeoRow:
     box = geometry_box(geometry)
     if box is None:
         return attr, WORLD, None
-    if geometry["type"] == "Point" and math.isfinite(box[0] + box[1]):
+    if geometry["type"] == "Point":  # valid, so its coordinates are finite and in range
         return attr, box, (box[0], box[1])
     return attr, box, None
 

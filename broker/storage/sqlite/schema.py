@@ -21,6 +21,8 @@ from broker.storage.sqlite.index import AttrIds, index_new_rows
 from broker.storage.sqlite.subscriptions import SUBSCRIPTION_LEASES_SCHEMA, SUBSCRIPTIONS_SCHEMA
 
 Step = str | Callable[[sqlite3.Connection], None]
+MIGRATION_CHUNK = 1000
+"""Documents a migration step that re-reads them holds in memory at once."""
 
 
 def _backfill_query_index(conn: sqlite3.Connection) -> None:
@@ -38,14 +40,20 @@ def _points_out_of_the_rtree(conn: sqlite3.Connection) -> None:
     an object: its attr_values row has kind 'x'): Points go to `geo_points`, other shapes
     keep a box in the R*Tree."""
     ids = AttrIds()
-    rows = conn.execute(
-        "SELECT eid, tenant, doc FROM entities "
-        "WHERE eid IN (SELECT eid FROM attr_values WHERE kind = 'x')"
-    ).fetchall()
     conn.execute("DELETE FROM geo_shapes")
     conn.execute("DELETE FROM geo_boxes")
-    for eid, tenant, doc in rows:
-        index_new_rows(conn, tenant, [(eid, orjson.loads(doc))], ids, attributes=False)
+    last = 0
+    while True:  # a chunk of documents at a time, however many the file holds
+        rows = conn.execute(
+            "SELECT eid, tenant, doc FROM entities WHERE eid > ? "
+            "AND eid IN (SELECT eid FROM attr_values WHERE kind = 'x') ORDER BY eid LIMIT ?",
+            (last, MIGRATION_CHUNK),
+        ).fetchall()
+        if not rows:
+            return
+        for eid, tenant, doc in rows:
+            index_new_rows(conn, tenant, [(eid, orjson.loads(doc))], ids, attributes=False)
+        last = rows[-1][0]
 
 
 def _nothing(conn: sqlite3.Connection) -> None:
