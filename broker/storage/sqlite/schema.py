@@ -45,8 +45,11 @@ def _points_out_of_the_rtree(conn: sqlite3.Connection) -> None:
     last = 0
     while True:  # a chunk of documents at a time, however many the file holds
         rows = conn.execute(
-            "SELECT eid, tenant, doc FROM entities WHERE eid > ? "
-            "AND eid IN (SELECT eid FROM attr_values WHERE kind = 'x') ORDER BY eid LIMIT ?",
+            # EXISTS probes each entity's own attr_values rows; an IN (SELECT ...) would
+            # read the whole table again for every chunk.
+            "SELECT e.eid, e.tenant, e.doc FROM entities e WHERE e.eid > ? AND EXISTS "
+            "(SELECT 1 FROM attr_values v WHERE v.eid = e.eid AND v.kind = 'x') "
+            "ORDER BY e.eid LIMIT ?",
             (last, MIGRATION_CHUNK),
         ).fetchall()
         if not rows:
