@@ -77,15 +77,23 @@ def _is_number(n: Any) -> bool:
     return isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n)
 
 
-def _position_error(pos: Any) -> str | None:
+def plain_position(pos: Any) -> tuple[float, float] | None:
+    """(lon, lat) of the usual position, [lon, lat] of two floats in range: the checks of
+    `_position_error` spelled out for the shape sensors send. None for anything else, which
+    may still be a valid position (ints, an altitude) or an invalid one."""
     if type(pos) is list and len(pos) == 2:
-        # The usual [lon, lat] of floats: the checks below, spelled out.
         lon, lat = pos
         if (
             type(lon) is float and type(lat) is float
             and -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0
         ):
-            return None
+            return lon, lat
+    return None
+
+
+def _position_error(pos: Any) -> str | None:
+    if plain_position(pos) is not None:
+        return None
     if not isinstance(pos, list) or not 2 <= len(pos) <= 3:
         return "a position must be an array of 2 or 3 numbers"
     if not all(_is_number(n) for n in pos):

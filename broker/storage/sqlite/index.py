@@ -53,7 +53,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from broker.model.geojson import GEOMETRY_TYPES
+from broker.model.geojson import GEOMETRY_TYPES, plain_position
 from broker.storage.geobox import WORLD, Box, geometry_box
 from broker.storage.sqlite.bulk import delete_pairs, insert_rows
 from broker.storage.sqlite.cells import cell
@@ -451,13 +451,4 @@ def _plain_point(value: dict[str, Any]) -> tuple[float, float] | None:
     `geo_row` is spared for; None for anything else, which `geo_row` then judges."""
     if value.get("type") != "Point" or "bbox" in value:
         return None
-    position = value.get("coordinates")
-    if type(position) is not list or len(position) != 2:
-        return None
-    lon, lat = position
-    if (
-        type(lon) is float and type(lat) is float
-        and -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0
-    ):
-        return lon, lat
-    return None
+    return plain_position(value.get("coordinates"))
