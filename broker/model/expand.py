@@ -517,6 +517,7 @@ class _Expander:
         if iri in CORE_GEO_PROPERTIES:
             return None
         if len(obj) > 2:
+            observed: str | None = None
             for key, val in obj.items():
                 if key == "type" or key == member:
                     continue
@@ -525,9 +526,14 @@ class _Expander:
                         return None
                     inst["unitCode"] = val
                 elif key == "observedAt" and type(val) is str:
-                    inst["observedAt"] = self._observed_at(val, path)
+                    observed = val
+                    inst["observedAt"] = val  # its place among the members; checked below
                 else:
                     return None
+            # Checked once every member is known to be the short path's: with another
+            # member beside it, the general path decides which error comes first.
+            if observed is not None:
+                inst["observedAt"] = self._observed_at(observed, path)
         return self._stamp(inst)
 
     # -- members ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from broker.errors import NgsiLdError
@@ -64,6 +64,13 @@ def _expanded(obj: dict[str, Any], name: str, allow_null: bool) -> tuple[str, An
     obj=attribute_objects(),
     name=st.sampled_from(["speed", "location", "observationSpace"]),
     allow_null=st.booleans(),
+)
+# Two faults: the general path names the datasetId, so the short path must not name the
+# observedAt first.
+@example(
+    obj={"type": "Property", "value": 2.5, "observedAt": "", "datasetId": None},
+    name="speed",
+    allow_null=False,
 )
 def test_the_short_path_agrees_with_the_general_expansion(
     obj: dict[str, Any], name: str, allow_null: bool
