@@ -93,7 +93,7 @@ def run_receiver(port: int) -> None:
 
 
 @contextlib.contextmanager
-def receiver_process(port: int, cpu: int) -> Iterator[str]:
+def receiver_process(port: int, cpu: str) -> Iterator[str]:
     from bench.run import pinned
 
     cmd = [*pinned(cpu), sys.executable, "-m", "bench.notify", "--receiver", str(port)]
@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         ) as server:
             if pinned(LOADGEN_CPU):
                 with contextlib.suppress(OSError):
-                    os.sched_setaffinity(0, {LOADGEN_CPU})
+                    os.sched_setaffinity(0, {int(LOADGEN_CPU)})
             with contextlib.suppress(ImportError):
                 import uvloop
 

@@ -297,7 +297,7 @@ async def bench_http(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         with serve("agora", cmd, port, env=env, log=Path(tmp) / "agora.log") as server:
             if pinned(LOADGEN_CPU):
                 with contextlib.suppress(OSError):
-                    os.sched_setaffinity(0, {LOADGEN_CPU})
+                    os.sched_setaffinity(0, {int(LOADGEN_CPU)})
             connector = aiohttp.TCPConnector(limit=args.clients)
             async with aiohttp.ClientSession(connector=connector) as session:
                 async with session.post(

@@ -2,9 +2,13 @@
 
     python -m bench.run [--duration 10] [--warmup 2] [--repeat 3] [--connections 32]
                         [--scenarios get,post,patch,batch,update] [--store sqlite|mongo]
-                        [--loadgen auto|wrk|python] [--output bench/results/latest.md]
+                        [--loadgen auto|wrk|python] [--server-cpus 0]
+                        [--output bench/results/latest.md]
 
 Both servers run as subprocesses pinned to CPU 0 (taskset), the load generator on CPU 1.
+`--server-cpus 0,1` gives the servers both CPUs of a two-CPU machine instead (the load
+generator keeps CPU 1): the broker's SQLite writer process can then run beside its event
+loop, as it does on any host with more than one CPU.
 `wrk` (with the Lua scripts in bench/scenarios/) is used when installed, else bench/loadgen.py.
 Prints a Markdown table (req/s, p50, p99, broker/baseline ratio per scenario) and writes it to
 bench/results/latest.md.
@@ -67,8 +71,8 @@ def expected_status(server: Server, scenario: str) -> int:
         return BASELINE_STATUS.get(scenario, EXPECTED_STATUS[scenario])
     return EXPECTED_STATUS[scenario]
 
-SERVER_CPU = 0
-LOADGEN_CPU = 1
+SERVER_CPUS = "0"
+LOADGEN_CPU = "1"
 GET_ID = ENTITY["id"]
 
 
@@ -89,15 +93,17 @@ class Server:
     proc: subprocess.Popen[bytes]
 
 
-def pinned(cpu: int) -> list[str]:
-    if shutil.which("taskset") and (os.cpu_count() or 1) > cpu:
-        return ["taskset", "-c", str(cpu)]
+def pinned(cpus: str) -> list[str]:
+    """taskset for a CPU list ("0", "0,1"), when there is taskset and every CPU exists."""
+    wanted = [int(c) for c in cpus.split(",")]
+    if shutil.which("taskset") and (os.cpu_count() or 1) > max(wanted):
+        return ["taskset", "-c", cpus]
     return []
 
 
 @contextlib.contextmanager
 def serve(name: str, cmd: list[str], port: int, env: dict[str, str] | None = None,
-          log: Path | None = None, cpu: int | None = SERVER_CPU) -> Iterator[Server]:
+          log: Path | None = None, cpu: str | None = SERVER_CPUS) -> Iterator[Server]:
     """`cmd` started (pinned to `cpu`, None: not pinned) until its /health answers."""
     out = open(log, "wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
@@ -306,7 +312,7 @@ def report(
         "",
         f"- machine: {machine()}",
         f"- load average (1/5/15 min) before / after the run: {load} / {load_average()}",
-        f"- servers pinned to CPU {SERVER_CPU}, load generator pinned to CPU {LOADGEN_CPU}"
+        f"- servers pinned to CPU {args.server_cpus}, load generator pinned to CPU {LOADGEN_CPU}"
         if pinned(LOADGEN_CPU) else "- taskset unavailable: processes not pinned",
         f"- load generator: {loadgen}, {args.connections} connections, "
         f"{args.duration:g} s per measurement, median of {args.repeat} alternating measurements "
@@ -385,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", choices=("sqlite", "mongo"), default="sqlite")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--patch-entities", type=int, default=500)
+    parser.add_argument("--server-cpus", default=SERVER_CPUS,
+                        help="CPU list (taskset -c) for both servers")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "latest.md"))
     args = parser.parse_args(argv)
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -418,13 +426,13 @@ def main(argv: list[str] | None = None) -> int:
         baseline = stack.enter_context(serve(
             "baseline",
             [sys.executable, str(ROOT / "bench" / "baseline.py"), "--port", str(base_port)],
-            base_port, log=tmp / "baseline.log",
+            base_port, log=tmp / "baseline.log", cpu=args.server_cpus,
         ))
         broker = stack.enter_context(serve(
             "agora",
             [venv_bin("agora"), "serve", "--host", "127.0.0.1", "--port", str(broker_port),
              "--store", store],
-            broker_port, env=env, log=tmp / "agora.log",
+            broker_port, env=env, log=tmp / "agora.log", cpu=args.server_cpus,
         ))
         for server in (baseline, broker):
             prepare(

@@ -155,6 +155,12 @@ class Settings:
         "SQLite page cache of each connection (the writer and every reader), in MB.",
     )
     group_commit_max: int = _setting(512, "Most writes the SQLite writer commits at once.")
+    sqlite_writer_process: bool = _setting(
+        True,
+        "Run the SQLite writer in a process of its own (its own GIL: batch writes use a "
+        "second CPU). False keeps it on a thread of the broker's process. In-memory "
+        "databases always use the thread.",
+    )
     log_level: str = _setting("INFO", "Logging level.")
     access_log: bool = _setting(False, "Log every request.")
 

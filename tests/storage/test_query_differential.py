@@ -23,6 +23,7 @@ from broker.storage.mongo import query as mongo_query
 from broker.storage.sqlite import SqliteStore
 from broker.storage.sqlite import query as sqlite_query
 from broker.storage.sqlite.index import index_entities
+from broker.storage.sqlite.writer import Call
 
 EXAMPLES = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -37,17 +38,19 @@ def expected(entities: list[dict[str, Any]], query: EntityQuery, page: tuple[int
     return QueryPage(found[offset : offset + limit], len(found) if count else None)
 
 
-async def _sqlite_load(store: SqliteStore, entities: list[dict[str, Any]]) -> None:
-    def clear(conn: Any) -> None:
-        for table in (
-            "entities", "entity_types", "attr_values", "geo_points", "geo_shapes", "geo_boxes"
-        ):
-            conn.execute(f"DELETE FROM {table}")
+def _clear(conn: Any) -> None:
+    for table in (
+        "entities", "entity_types", "attr_values", "geo_points", "geo_shapes", "geo_boxes"
+    ):
+        conn.execute(f"DELETE FROM {table}")
 
-    await store.writer.submit(clear)
+
+async def _sqlite_load(store: SqliteStore, entities: list[dict[str, Any]]) -> None:
+    # Writer ops as Call(module-level function, args): the writer may be a process.
+    await store.writer.submit(Call(_clear))
     if entities:
         await store.write_batch("", [BatchWrite.create(e) for e in entities])
-        await store.writer.submit(lambda conn: index_entities(conn, "", entities))
+        await store.writer.submit(Call(index_entities, "", entities))
 
 
 @pytest.mark.parametrize("indexed", [(), tuple(ATTRS)], ids=["walk", "value-indexes"])

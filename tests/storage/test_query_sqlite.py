@@ -33,6 +33,7 @@ from broker.storage.sqlite import query as sqlite_query
 from broker.storage.sqlite.index import entity_key, index_entities, unindex_entity
 from broker.storage.sqlite.query import compile_query, query_entities
 from broker.storage.sqlite.schema import MIGRATIONS, migrate
+from broker.storage.sqlite.writer import Call
 
 EX = "https://example.org/"
 N, S, LOC = EX + "n", EX + "s", EX + "loc"
@@ -72,7 +73,7 @@ async def store(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     s = SqliteStore(str(tmp_path / "q.db"), Settings(indexed_attributes=request.param))
     await s.start()
     await s.write_batch("", [BatchWrite.create(e) for e in THINGS])
-    await s.writer.submit(lambda conn: index_entities(conn, "", THINGS))
+    await s.writer.submit(Call(index_entities, "", THINGS))
     yield s
     await s.close()
 
@@ -169,7 +170,7 @@ async def test_id_pattern_is_ignored_when_ids_are_given(store: SqliteStore) -> N
 async def test_deleted_entities_leave_no_side_rows(store: SqliteStore) -> None:
     eid = await store.readers.run(lambda conn: entity_key(conn, "", "urn:t:02"))
     assert eid is not None
-    await store.writer.submit(lambda conn: unindex_entity(conn, "", "urn:t:02"))
+    await store.writer.submit(Call(unindex_entity, "", "urn:t:02"))
     counts = await store.readers.run(
         lambda conn: [
             conn.execute(f"SELECT count(*) FROM {t} WHERE eid = ?", (eid,)).fetchone()[0]

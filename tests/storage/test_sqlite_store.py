@@ -21,6 +21,7 @@ from broker.storage.sqlite import store as sqlite_store
 from broker.storage.sqlite.connection import WAL_BACKSTOP_PAGES
 from broker.storage.sqlite.index import AttrIds, entity_key, index_new_rows
 from broker.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, migrate
+from broker.storage.sqlite.writer import Call
 from broker.types import DEFAULT_TENANT
 
 
@@ -48,6 +49,16 @@ def test_unknown_synchronous_level_is_rejected() -> None:
         SqliteStore(":memory:", Settings(sqlite_synchronous="SOMETIMES"))
 
 
+def _pragma(conn: sqlite3.Connection, name: str) -> Any:
+    """A pragma's value on the writer's connection (a writer op: `Call(_pragma, name)`)."""
+    return conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def _half_done_then_fail(conn: sqlite3.Connection) -> None:
+    conn.execute("INSERT INTO contexts (id, record) VALUES ('half', '{}')")
+    raise RuntimeError("boom")
+
+
 async def _started(path: str, **overrides: object) -> SqliteStore:
     store = SqliteStore(path, Settings(**overrides))  # type: ignore[arg-type]
     await store.start()
@@ -63,9 +74,7 @@ async def test_new_file_gets_its_directory_wal_and_current_schema(tmp_path: Path
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         conn.close()
-        level = await store.writer.submit(
-            lambda c: c.execute("PRAGMA synchronous").fetchone()[0]
-        )
+        level = await store.writer.submit(Call(_pragma, "synchronous"))
         assert level == 2  # FULL
     finally:
         await store.close()
@@ -130,14 +139,10 @@ async def test_concurrent_writes_share_transactions(tmp_path: Path) -> None:
 async def test_a_failing_write_rolls_back_only_its_own_changes(tmp_path: Path) -> None:
     store = await _started(str(tmp_path / "agora.db"))
 
-    def half_done_then_fail(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO contexts (id, record) VALUES ('half', '{}')")
-        raise RuntimeError("boom")
-
     try:
         results = await asyncio.gather(
             store.save_context({"id": "before"}),
-            store.writer.submit(half_done_then_fail),
+            store.writer.submit(Call(_half_done_then_fail)),
             store.save_context({"id": "after"}),
             return_exceptions=True,
         )
@@ -210,7 +215,8 @@ async def test_creates_queued_together_are_inserted_with_one_statement_per_table
         real(conn, tenant, creates, keys)
 
     monkeypatch.setattr(sqlite_store, "_insert_rows", counting)
-    store = await _started(str(tmp_path / "agora.db"))
+    # The patch is seen by the writer thread only, not by a writer process.
+    store = await _started(str(tmp_path / "agora.db"), sqlite_writer_process=False)
     try:
         await asyncio.gather(
             *(
@@ -412,9 +418,7 @@ async def test_every_connection_gets_the_configured_page_cache(tmp_path: Path) -
         reader = await store.readers.run(
             lambda conn: conn.execute("PRAGMA cache_size").fetchone()[0]
         )
-        writer = await store.writer.submit(
-            lambda conn: conn.execute("PRAGMA cache_size").fetchone()[0]
-        )
+        writer = await store.writer.submit(Call(_pragma, "cache_size"))
         assert reader == writer == -48 * 1024
     finally:
         await store.close()
@@ -425,9 +429,7 @@ async def test_the_wal_is_copied_back_off_the_writer_and_commits_never_do_it(
 ) -> None:
     store = await _started(str(tmp_path / "agora.db"))
     try:
-        backstop = await store.writer.submit(
-            lambda conn: conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        )
+        backstop = await store.writer.submit(Call(_pragma, "wal_autocheckpoint"))
         assert backstop == WAL_BACKSTOP_PAGES
         before = (tmp_path / "agora.db").stat().st_size
         await asyncio.gather(

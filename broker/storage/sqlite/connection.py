@@ -54,9 +54,12 @@ class Database:
         Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         return cls(str(Path(path).expanduser()), uri=False, in_memory=False)
 
-    def connect(self) -> sqlite3.Connection:
+    def connect(
+        self, factory: type[sqlite3.Connection] = sqlite3.Connection
+    ) -> sqlite3.Connection:
         return sqlite3.connect(
             self.target,
+            factory=factory,
             uri=self.uri,
             timeout=BUSY_TIMEOUT_SECONDS,
             isolation_level=None,
@@ -66,9 +69,14 @@ class Database:
         )
 
 
-def open_writer(db: Database, synchronous: str, cache_mb: int = 64) -> sqlite3.Connection:
+def open_writer(
+    db: Database,
+    synchronous: str,
+    cache_mb: int = 64,
+    factory: type[sqlite3.Connection] = sqlite3.Connection,
+) -> sqlite3.Connection:
     """The one connection that writes: WAL on a file, `synchronous` as configured."""
-    conn = db.connect()
+    conn = db.connect(factory)
     try:
         _set_cache(conn, cache_mb)
         if not db.in_memory:

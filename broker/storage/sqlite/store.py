@@ -4,14 +4,21 @@ Entities are rows of (tenant, id, doc) with the document as orjson text; `entity
 mirrors each entity's types, kept in step inside the same savepoint, so queries by type use an
 index instead of parsing documents. Writes go through `GroupCommitWriter`, reads through
 `ReaderPool`; nothing touches SQLite on the event loop thread.
+
+A database file's writer runs in a process of its own (`sqlite_writer_process`), so every
+writer op is picklable: a module-level function with its arguments (`Call`) or one of the op
+classes below, which travel without their parsed entities (the document text is enough; the
+writer parses it again) and keep what the write learned (new attribute keys) in the writer's
+`AttrIds` only once the write has committed (`after_commit`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any, cast
 
 import orjson
 
@@ -55,7 +62,7 @@ from broker.storage.sqlite.index import (
 from broker.storage.sqlite.query import query_entities
 from broker.storage.sqlite.readers import ReaderPool
 from broker.storage.sqlite.schema import migrate
-from broker.storage.sqlite.writer import GroupCommitWriter
+from broker.storage.sqlite.writer import Call, GroupCommitWriter
 from broker.types import DEFAULT_TENANT, ExpandedEntity
 
 
@@ -73,7 +80,7 @@ class SqliteStore:
         self._checkpointer: Checkpointer | None = None
         # Tenants are never removed, so a tenant once seen needs no further lookups.
         self._known_tenants: set[str] = {DEFAULT_TENANT}
-        self._attr_ids = AttrIds(settings.indexed_attributes)
+        self._indexed = frozenset(settings.indexed_attributes)
 
     async def start(self) -> None:
         try:
@@ -81,13 +88,18 @@ class SqliteStore:
         except OSError as exc:
             raise StoreError(f"cannot create the directory of {self.path}: {exc}") from exc
         writer = GroupCommitWriter(
-            lambda: open_writer(
-                db, self._settings.sqlite_synchronous, self._settings.sqlite_cache_mb
+            partial(
+                _open_writer,
+                db,
+                self._settings.sqlite_synchronous,
+                self._settings.sqlite_cache_mb,
+                self._indexed,
             ),
             self._settings.group_commit_max,
+            process=self._settings.sqlite_writer_process and not db.in_memory,
         )
         try:
-            await writer.start(self._prepare)
+            await writer.start(partial(_prepare, self._indexed))
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {self.path}: {exc}") from exc
         self._writer = writer
@@ -97,11 +109,6 @@ class SqliteStore:
         if not db.in_memory:
             self._checkpointer = Checkpointer(db.connect, lambda: writer.groups_committed)
             self._checkpointer.start()
-
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        """On the writer thread, before the first write: schema, then value indexes."""
-        migrate(conn)
-        create_value_indexes(conn, self._settings.indexed_attributes)
 
     async def close(self) -> None:
         """Commit every queued write, then close all connections (readers after the writer,
@@ -118,7 +125,7 @@ class SqliteStore:
     @property
     def indexed_attributes(self) -> frozenset[str]:
         """The attributes whose values have an index (`indexed_attributes`)."""
-        return self._attr_ids.indexed
+        return self._indexed
 
     @property
     def writer(self) -> GroupCommitWriter:
@@ -133,6 +140,8 @@ class SqliteStore:
         return self._readers
 
     async def ping(self) -> bool:
+        if not self.writer.alive:
+            return False
         try:
             return await self.readers.run(lambda c: c.execute("SELECT 1").fetchone() == (1,))
         except StoreError:
@@ -162,9 +171,7 @@ class SqliteStore:
     # -- entities --------------------------------------------------------------------------
 
     async def create_entity(self, tenant: str, entity: ExpandedEntity) -> None:
-        op = _CreateOp(tenant, entity, _dumps(entity), _types_of(entity), _Keys(self._attr_ids))
-        await self.writer.submit(op)
-        op.keys.commit()
+        await self.writer.submit(_CreateOp(tenant, entity, _dumps(entity), _types_of(entity)))
         self._known_tenants.add(tenant)
 
     async def get_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
@@ -177,53 +184,38 @@ class SqliteStore:
         return await self.readers.run(query)
 
     async def replace_entity(self, tenant: str, entity: ExpandedEntity) -> bool:
-        doc = _dumps(entity)
-        types = _types_of(entity)
-        keys = _Keys(self._attr_ids)
-
-        def op(conn: sqlite3.Connection) -> bool:
-            keys.learned.clear()
-            return _update_row(conn, tenant, entity, doc, types, keys)
-
-        replaced = await self.writer.submit(op)
-        keys.commit()
-        return replaced
+        op = _ReplaceOp(tenant, entity, _dumps(entity), _types_of(entity))
+        return bool(await self.writer.submit(op))
 
     async def modify_entity(
         self, tenant: str, entity_id: str, change: Change[R]
     ) -> Modified[R] | None:
-        """One writer op reads, changes and rewrites the entity: no reader-thread round trip,
-        and the document is read and parsed once (a read and then a replace did both twice)."""
-        keys = _Keys(self._attr_ids)
+        """Read the entity, apply `change` here, and write the result back only if the
+        stored document is still the one read (`change` is a Python function: it cannot go
+        to a writer process). The callers hold the entity's lock, so the condition fails
+        only if something else wrote the file meanwhile; then the cycle runs again."""
 
-        def op(conn: sqlite3.Connection) -> Modified[R] | None:
-            keys.learned.clear()
+        def query(conn: sqlite3.Connection) -> tuple[int, str] | None:
             row = conn.execute(
                 "SELECT eid, doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
             ).fetchone()
-            if row is None:
-                return None
-            eid, old = int(row[0]), _loads(row[1])
-            new, outcome = change(old)
-            if new is not old:
-                _rewrite_row(conn, tenant, eid, old, new, _dumps(new), _types_of(new), keys)
-            return old, new, outcome
+            return None if row is None else (int(row[0]), str(row[1]))
 
-        modified = await self.writer.submit(op)
-        keys.commit()
-        return modified
+        while True:
+            found = await self.readers.run(query)
+            if found is None:
+                return None
+            eid, text = found
+            old = _loads(text)
+            new, outcome = change(old)
+            if new is old:
+                return old, new, outcome
+            op = _RewriteOp(tenant, new, _dumps(new), _types_of(new), eid, text, old)
+            if await self.writer.submit(op):
+                return old, new, outcome
 
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
-        def op(conn: sqlite3.Connection) -> str | None:
-            row = conn.execute(
-                "SELECT doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
-            ).fetchone()
-            if row is None:
-                return None
-            _delete_row(conn, tenant, entity_id)
-            return str(row[0])
-
-        doc = await self.writer.submit(op)
+        doc = await self.writer.submit(Call(_delete_entity, tenant, entity_id))
         return None if doc is None else _loads(doc)
 
     async def query_entities(
@@ -263,11 +255,9 @@ class SqliteStore:
             (w, None if w.entity is None else _dumps(w.entity), _types_of(w.entity or {}))
             for w in writes
         ]
-        op = _BatchOp(tenant, rows, _Keys(self._attr_ids))
         if not writes:
             return []
-        outcomes = await self.writer.submit(op)
-        op.keys.commit()
+        outcomes: list[BatchOutcome] = await self.writer.submit(_BatchOp(tenant, rows))
         if any(o is None and w.kind != "delete" for o, w in zip(outcomes, writes, strict=True)):
             self._known_tenants.add(tenant)
         return outcomes
@@ -295,7 +285,7 @@ class SqliteStore:
     # -- subscriptions (clause 5.8; SQL in subscriptions.py) ------------------------------
 
     async def create_subscription(self, tenant: str, record: dict[str, Any]) -> None:
-        await self.writer.submit(lambda c: subscription_rows.insert(c, tenant, record))
+        await self.writer.submit(Call(subscription_rows.insert, tenant, record))
         self._known_tenants.add(tenant)
 
     async def get_subscription(
@@ -314,11 +304,11 @@ class SqliteStore:
         return SubscriptionPage(found, total)
 
     async def replace_subscription(self, tenant: str, record: dict[str, Any]) -> bool:
-        return await self.writer.submit(lambda c: subscription_rows.update(c, tenant, record))
+        return bool(await self.writer.submit(Call(subscription_rows.update, tenant, record)))
 
     async def delete_subscription(self, tenant: str, subscription_id: str) -> bool:
-        return await self.writer.submit(
-            lambda c: subscription_rows.delete(c, tenant, subscription_id)
+        return bool(
+            await self.writer.submit(Call(subscription_rows.delete, tenant, subscription_id))
         )
 
     async def load_subscriptions(self) -> list[StoredSubscription]:
@@ -330,40 +320,29 @@ class SqliteStore:
     async def claim_notification(
         self, tenant: str, subscription_id: str, now: float, interval: float
     ) -> tuple[bool, float | None]:
-        return await self.writer.submit(
-            lambda c: subscription_rows.claim(c, tenant, subscription_id, now, interval)
+        claimed: tuple[bool, float | None] = await self.writer.submit(
+            Call(subscription_rows.claim, tenant, subscription_id, now, interval)
         )
+        return claimed
 
     async def add_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]
     ) -> None:
         if updates:
             batch = list(updates)
-            await self.writer.submit(
-                lambda c: subscription_rows.add_stats(c, batch, add_counters)
-            )
+            await self.writer.submit(Call(subscription_rows.add_stats, batch, add_counters))
 
     async def save_subscription_stats(
         self, updates: Sequence[tuple[str, str, dict[str, Any]]]
     ) -> None:
         if updates:
             batch = list(updates)
-            await self.writer.submit(lambda c: subscription_rows.update_stats(c, batch))
+            await self.writer.submit(Call(subscription_rows.update_stats, batch))
 
     # -- hosted @contexts -----------------------------------------------------------------
 
     async def save_context(self, record: dict[str, Any]) -> None:
-        context_id = record["id"]
-        text = _dumps(record)
-
-        def op(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO contexts (id, record) VALUES (?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET record = excluded.record",
-                (context_id, text),
-            )
-
-        await self.writer.submit(op)
+        await self.writer.submit(Call(_save_context, record["id"], _dumps(record)))
 
     async def load_contexts(self) -> list[dict[str, Any]]:
         def query(conn: sqlite3.Connection) -> list[str]:
@@ -372,11 +351,57 @@ class SqliteStore:
         return [_loads(text) for text in await self.readers.run(query)]
 
     async def delete_context(self, context_id: str) -> bool:
-        def op(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute("DELETE FROM contexts WHERE id = ?", (context_id,))
-            return cursor.rowcount > 0
+        return bool(await self.writer.submit(Call(_delete_context, context_id)))
 
-        return await self.writer.submit(op)
+
+# -- the writer's connection and its ops ---------------------------------------------------
+
+
+class _WriterConnection(sqlite3.Connection):
+    """The writer's connection, with the attribute keys committed through it."""
+
+    attr_ids: AttrIds
+
+
+def _open_writer(
+    db: Database, synchronous: str, cache_mb: int, indexed: Iterable[str]
+) -> sqlite3.Connection:
+    conn = cast(_WriterConnection, open_writer(db, synchronous, cache_mb, _WriterConnection))
+    conn.attr_ids = AttrIds(indexed)
+    return conn
+
+
+def _prepare(indexed: Iterable[str], conn: sqlite3.Connection) -> None:
+    """On the writer, before the first write: schema, then value indexes."""
+    migrate(conn)
+    create_value_indexes(conn, indexed)
+
+
+def _keys(conn: sqlite3.Connection) -> _Keys:
+    return _Keys(cast(_WriterConnection, conn).attr_ids)
+
+
+def _delete_entity(conn: sqlite3.Connection, tenant: str, entity_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
+    ).fetchone()
+    if row is None:
+        return None
+    _delete_row(conn, tenant, entity_id)
+    return str(row[0])
+
+
+def _save_context(conn: sqlite3.Connection, context_id: str, text: str) -> None:
+    conn.execute(
+        "INSERT INTO contexts (id, record) VALUES (?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET record = excluded.record",
+        (context_id, text),
+    )
+
+
+def _delete_context(conn: sqlite3.Connection, context_id: str) -> bool:
+    cursor = conn.execute("DELETE FROM contexts WHERE id = ?", (context_id,))
+    return cursor.rowcount > 0
 
 
 def _dumps(value: Any) -> str:
@@ -497,43 +522,114 @@ def insert_together(conn: sqlite3.Connection, ops: list[_CreateOp | _BatchOp]) -
     duplicate id raises sqlite3.IntegrityError and the writer then runs each op alone."""
     by_tenant: dict[str, list[_CreateOp | _BatchOp]] = {}
     for op in ops:
-        op.keys.learned.clear()
         by_tenant.setdefault(op.tenant, []).append(op)
     for tenant, mine in by_tenant.items():
-        keys = mine[0].keys
+        keys = _keys(conn)
         _insert_rows(conn, tenant, [c for op in mine for c in op.creates], keys)
-        for op in mine[1:]:
-            op.keys.learned.update(keys.learned)
+        for op in mine:
+            op.keys = keys
         conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
     return [op.result_together() for op in ops]
 
 
-class _CreateOp:
-    """One entity create as a writer op; the creates queued together in a group are
-    inserted with one statement per table (`insert_together`)."""
+class _EntityOp:
+    """A write of one entity (its expanded form, document text and types). Pickled, it
+    leaves the expanded form behind: the writer process parses the text instead, which is
+    cheaper than pickling the nested dicts. What its write learned is kept once committed."""
 
     __slots__ = ("doc", "entity", "keys", "tenant", "types")
-    run_together = staticmethod(insert_together)
 
     def __init__(
-        self, tenant: str, entity: ExpandedEntity, doc: str, types: list[str], keys: _Keys
+        self, tenant: str, entity: ExpandedEntity, doc: str, types: list[str]
     ) -> None:
-        self.tenant, self.entity, self.doc, self.types, self.keys = (
-            tenant, entity, doc, types, keys
-        )
+        self.tenant, self.entity, self.doc, self.types = tenant, entity, doc, types
+        self.keys: _Keys | None = None
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self.tenant, self.doc, self.types
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.tenant, self.doc, self.types = state
+        self.entity = _loads(self.doc)
+        self.keys = None
 
     @property
     def creates(self) -> list[Create]:
         return [(self.entity, self.doc, self.types)]
 
+    def after_commit(self) -> None:
+        if self.keys is not None:
+            self.keys.commit()
+
+
+class _CreateOp(_EntityOp):
+    """One entity create as a writer op; the creates queued together in a group are
+    inserted with one statement per table (`insert_together`)."""
+
+    __slots__ = ()
+    run_together = staticmethod(insert_together)
+
     def __call__(self, conn: sqlite3.Connection) -> None:
-        self.keys.learned.clear()
+        self.keys = _keys(conn)
         _insert_row(conn, self.tenant, self.entity, self.doc, self.types, self.keys)
         conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (self.tenant,))
 
     @staticmethod
     def result_together() -> None:
         return None
+
+
+class _ReplaceOp(_EntityOp):
+    """Replace Entity: False, with nothing written, when the entity does not exist."""
+
+    __slots__ = ()
+
+    def __call__(self, conn: sqlite3.Connection) -> bool:
+        self.keys = _keys(conn)
+        return _update_row(conn, self.tenant, self.entity, self.doc, self.types, self.keys)
+
+
+class _RewriteOp(_EntityOp):
+    """modify_entity's write: the row `eid` gets the new entity only if it still holds the
+    document text `old_doc` that was read (else False, nothing written)."""
+
+    __slots__ = ("eid", "old", "old_doc")
+
+    def __init__(
+        self,
+        tenant: str,
+        entity: ExpandedEntity,
+        doc: str,
+        types: list[str],
+        eid: int,
+        old_doc: str,
+        old: ExpandedEntity,
+    ) -> None:
+        super().__init__(tenant, entity, doc, types)
+        self.eid, self.old_doc, self.old = eid, old_doc, old
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return (*super().__getstate__(), self.eid, self.old_doc)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        super().__setstate__(state[:3])
+        self.eid, self.old_doc = state[3:]
+        self.old = _loads(self.old_doc)
+
+    def __call__(self, conn: sqlite3.Connection) -> bool:
+        self.keys = _keys(conn)
+        entity = self.entity
+        cursor = conn.execute(
+            "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? "
+            "WHERE eid = ? AND tenant = ? AND doc = ?",
+            (self.doc, entity.get("createdAt"), entity.get("modifiedAt"), self.eid,
+             self.tenant, self.old_doc),
+        )
+        if cursor.rowcount == 0:
+            return False
+        _retype(conn, self.tenant, self.eid, entity["id"], self.old, self.types)
+        reindex(conn, self.tenant, self.eid, self.old, entity, self.keys.ids, self.keys.learned)
+        return True
 
 
 BatchRow = tuple[BatchWrite, str | None, list[str]]
@@ -546,12 +642,16 @@ class _BatchOp:
     part in `insert_together`, so a group of such batches (an adapter's buffered publisher,
     32 IoT Agents) is inserted with one statement per table and chunk, not one per batch:
     each statement hands the GIL back once, and while the event loop holds it every hand-back
-    waits."""
+    waits. Pickled, it travels as document texts, like `_EntityOp`."""
 
     __slots__ = ("creates", "keys", "replaces", "rows", "run_together", "tenant")
 
-    def __init__(self, tenant: str, rows: list[BatchRow], keys: _Keys) -> None:
-        self.tenant, self.rows, self.keys = tenant, rows, keys
+    def __init__(self, tenant: str, rows: list[BatchRow]) -> None:
+        self._setup(tenant, rows)
+
+    def _setup(self, tenant: str, rows: list[BatchRow]) -> None:
+        self.tenant, self.rows = tenant, rows
+        self.keys: _Keys | None = None
         self.creates: list[Create] = []
         self.replaces: list[Create] = []
         for w, doc, types in rows:
@@ -559,12 +659,24 @@ class _BatchOp:
                 mine = self.creates if w.kind == "create" else self.replaces
                 mine.append((w.entity, doc, types))
         # Only a batch of creates only can go in with others (an update needs its row).
-        if len(self.creates) == len(rows):
-            self.run_together = insert_together
+        self.run_together = insert_together if len(self.creates) == len(rows) else None
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self.tenant, [(w.kind, w.entity_id, doc, types) for w, doc, types in self.rows]
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        tenant, rows = state
+        self._setup(
+            tenant,
+            [
+                (BatchWrite(kind, entity_id, None if doc is None else _loads(doc)), doc, types)
+                for kind, entity_id, doc, types in rows
+            ],
+        )
 
     def __call__(self, conn: sqlite3.Connection) -> list[BatchOutcome]:
-        tenant, rows, keys = self.tenant, self.rows, self.keys
-        keys.learned.clear()
+        tenant, rows = self.tenant, self.rows
+        keys = self.keys = _keys(conn)
         conn.execute("SAVEPOINT batch")
         try:
             _insert_rows(conn, tenant, self.creates, keys)
@@ -590,6 +702,10 @@ class _BatchOp:
 
     def result_together(self) -> list[BatchOutcome]:
         return [None] * len(self.rows)
+
+    def after_commit(self) -> None:
+        if self.keys is not None:
+            self.keys.commit()
 
 
 def _update_row(
@@ -636,26 +752,6 @@ def _replace_rows(
         changes.append((eid, old, entity))
     reindex_rows(conn, tenant, changes, keys.ids, keys.learned)
     return True
-
-
-def _rewrite_row(
-    conn: sqlite3.Connection,
-    tenant: str,
-    eid: int,
-    old: ExpandedEntity,
-    entity: ExpandedEntity,
-    doc: str,
-    types: list[str],
-    keys: _Keys,
-) -> None:
-    """Store `entity` (text `doc`) in the row `eid` that held `old`, side tables included."""
-    entity_id = entity["id"]
-    conn.execute(
-        "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? WHERE eid = ?",
-        (doc, entity.get("createdAt"), entity.get("modifiedAt"), eid),
-    )
-    _retype(conn, tenant, eid, entity_id, old, types)
-    reindex(conn, tenant, eid, old, entity, keys.ids, keys.learned)
 
 
 def _retype(

@@ -15,6 +15,11 @@ An op may also carry a `run_together(connection, ops) -> results` function (one 
 per op, in order): consecutive ops of a group with the same `run_together` then run as one
 call, so that, say, 32 entity creates become one INSERT per table instead of 32 of each.
 If that call raises, the group falls back to one savepoint per op, and each op runs alone.
+An op with an `after_commit()` method has it called once its group has committed.
+
+The connection lives on the writer's thread, or (`process=True`, the default for database
+files) in a writer process of its own, which the thread drives: see
+broker.storage.sqlite.process.
 """
 
 from __future__ import annotations
@@ -27,9 +32,23 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from broker.storage.base import StoreError
+from broker.storage.sqlite.process import WriterProcess
 
 T = TypeVar("T")
 WriteOp = Callable[[sqlite3.Connection], T]
+
+
+class Call:
+    """`function(connection, *args)` as a writer op. A writer process can be handed it (a
+    closure cannot be pickled; a module-level function and its arguments can)."""
+
+    __slots__ = ("args", "function")
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        self.function, self.args = function, args
+
+    def __call__(self, conn: sqlite3.Connection) -> Any:
+        return self.function(conn, *self.args)
 
 
 def run_ops(conn: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
@@ -64,11 +83,22 @@ class _Outcome:
 class GroupCommitWriter:
     """Runs write operations `op(connection)` in group-committed transactions."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], max_group: int) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        max_group: int,
+        *,
+        process: bool = False,
+    ) -> None:
+        """`process`: the connection lives in a writer process of its own (see
+        broker.storage.sqlite.process); `connect`, the `prepare` given to `start` and every
+        op must then be picklable."""
         if max_group < 1:
             raise ValueError("group_commit_max must be at least 1")
         self._connect = connect
         self._max_group = max_group
+        self._use_process = process
+        self._process: WriterProcess | None = None
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
@@ -82,13 +112,27 @@ class GroupCommitWriter:
         loop = asyncio.get_running_loop()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="agora-sqlite-writer")
         try:
-            self._conn = await loop.run_in_executor(self._executor, self._connect)
-            await loop.run_in_executor(self._executor, prepare, self._conn)
+            if self._use_process:
+                self._process = WriterProcess(self._connect, prepare, commit_group, _failure)
+                await loop.run_in_executor(self._executor, self._process.start)
+            else:
+                self._conn = await loop.run_in_executor(self._executor, self._connect)
+                await loop.run_in_executor(self._executor, prepare, self._conn)
         except BaseException:
             await self._release()
             raise
         self._accepting = True
         self._task = asyncio.create_task(self._drain(), name="agora-sqlite-writer")
+
+    @property
+    def alive(self) -> bool:
+        """False once the writer process has died (writes then fail with StoreError)."""
+        return self._process is None or self._process.alive
+
+    @property
+    def process_id(self) -> int | None:
+        """The writer process's pid, when there is one."""
+        return None if self._process is None else self._process.pid
 
     async def submit(self, op: WriteOp[T]) -> T:
         """Queue `op`; return its result once the transaction holding it has committed.
@@ -113,12 +157,15 @@ class GroupCommitWriter:
 
     async def _release(self) -> None:
         self._accepting = False
-        executor, conn = self._executor, self._conn
+        executor, conn, process = self._executor, self._conn, self._process
         self._executor = self._conn = None
         if executor is None:
             return
+        loop = asyncio.get_running_loop()
         if conn is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
+            await loop.run_in_executor(executor, conn.close)
+        if process is not None:
+            await loop.run_in_executor(executor, process.close)
         executor.shutdown(wait=False)
 
     async def _drain(self) -> None:
@@ -156,51 +203,73 @@ class GroupCommitWriter:
                     job.future.set_exception(outcome.value)
 
     def _commit_group(self, ops: list[Callable[[sqlite3.Connection], Any]]) -> list[_Outcome]:
-        """On the writer thread: one transaction, one COMMIT.
-
-        The ops first run together in one savepoint: a savepoint per op costs a third of a
-        small write, and refusals (a duplicate id) are rare. Only when one op raises is that
-        rolled back and every op run again in a savepoint of its own, so the refused one
-        fails alone. Ops are closures over their inputs, so running one twice is safe.
-        """
-        conn = self._conn
-        assert conn is not None
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("SAVEPOINT grp")
-            try:
-                values = run_ops(conn, ops)
-            except Exception:
-                conn.execute("ROLLBACK TO grp")
-                conn.execute("RELEASE grp")
-                outcomes = [self._run_alone(conn, op) for op in ops]
-            else:
-                conn.execute("RELEASE grp")
-                outcomes = [_Outcome(True, value) for value in values]
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-            return [_Outcome(False, StoreError(f"SQLite commit failed: {exc}")) for _ in ops]
-        self.groups_committed += 1
+        """On the executor thread: the group committed here (thread) or in the writer
+        process."""
+        if self._process is not None:
+            committed, outcomes = self._process.commit(ops)
+        else:
+            assert self._conn is not None
+            committed, outcomes = commit_group(self._conn, ops)
+        if committed:
+            self.groups_committed += 1
         return outcomes
 
-    @staticmethod
-    def _run_alone(conn: sqlite3.Connection, op: Callable[[sqlite3.Connection], Any]) -> _Outcome:
-        conn.execute("SAVEPOINT op")
+
+def commit_group(
+    conn: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection], Any]]
+) -> tuple[bool, list[_Outcome]]:
+    """One transaction, one COMMIT: (whether it committed, each op's outcome).
+
+    The ops first run together in one savepoint: a savepoint per op costs a third of a
+    small write, and refusals (a duplicate id) are rare. Only when one op raises is that
+    rolled back and every op run again in a savepoint of its own, so the refused one fails
+    alone. Ops are closures over their inputs (or objects holding them), so running one twice
+    is safe. Once the COMMIT has returned, each op that succeeded and has an `after_commit`
+    method gets it called (what an op learned, such as new attribute keys, is kept only once
+    it is durable)."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("SAVEPOINT grp")
         try:
-            value = op(conn)
-        except Exception as exc:
-            # If SQLite already rolled the whole transaction back (disk full, I/O error)
-            # this raises too, and the group fails as it must.
-            conn.execute("ROLLBACK TO op")
-            conn.execute("RELEASE op")
-            return _Outcome(False, _as_store_error(exc))
+            values = run_ops(conn, ops)
+        except Exception:
+            conn.execute("ROLLBACK TO grp")
+            conn.execute("RELEASE grp")
+            outcomes = [_run_alone(conn, op) for op in ops]
+        else:
+            conn.execute("RELEASE grp")
+            outcomes = [_Outcome(True, value) for value in values]
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        return False, [_Outcome(False, StoreError(f"SQLite commit failed: {exc}")) for _ in ops]
+    for op, outcome in zip(ops, outcomes, strict=True):
+        hook = getattr(op, "after_commit", None)
+        if outcome.ok and hook is not None:
+            hook()
+    return True, outcomes
+
+
+def _failure(error: Exception) -> _Outcome:
+    return _Outcome(False, error)
+
+
+def _run_alone(conn: sqlite3.Connection, op: Callable[[sqlite3.Connection], Any]) -> _Outcome:
+    conn.execute("SAVEPOINT op")
+    try:
+        value = op(conn)
+    except Exception as exc:
+        # If SQLite already rolled the whole transaction back (disk full, I/O error)
+        # this raises too, and the group fails as it must.
+        conn.execute("ROLLBACK TO op")
         conn.execute("RELEASE op")
-        return _Outcome(True, value)
+        return _Outcome(False, _as_store_error(exc))
+    conn.execute("RELEASE op")
+    return _Outcome(True, value)
 
 
 def _as_store_error(exc: Exception) -> Exception:

@@ -1,0 +1,174 @@
+"""The SQLite writer in a process of its own (`sqlite_writer_process`, the default for a
+database file): what it changes for the store's users, and what happens when it dies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from store_support import EX, simple_entity
+
+from broker.settings import Settings
+from broker.storage.base import StoreError
+from broker.storage.sqlite import SqliteStore
+from broker.types import ExpandedEntity
+
+try:
+    from conformance_tests.servers import Broker
+except ModuleNotFoundError:  # run as `pytest tests/storage`, without the root on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from conformance_tests.servers import Broker
+
+
+async def _started(path: Path, **overrides: Any) -> SqliteStore:
+    store = SqliteStore(str(path), Settings(**overrides))
+    await store.start()
+    return store
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` is a live process (a zombie waiting for its parent is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+async def test_a_database_file_gets_a_writer_process_and_the_thread_stays_available(
+    tmp_path: Path,
+) -> None:
+    store = await _started(tmp_path / "a.db")
+    thread = await _started(tmp_path / "b.db", sqlite_writer_process=False)
+    memory = await _started(Path(":memory:"))
+    try:
+        pid = store.writer.process_id
+        assert pid is not None and pid != os.getpid() and _alive(pid)
+        assert thread.writer.process_id is None
+        assert memory.writer.process_id is None  # an in-memory database lives in one process
+        for s in (store, thread, memory):
+            await s.create_entity("t", simple_entity("urn:x:1", speed=1))
+            got = await s.get_entity("t", "urn:x:1")
+            assert got is not None and got["attrs"][EX + "speed"][0]["value"] == 1
+    finally:
+        for s in (store, thread, memory):
+            await s.close()
+    assert not _alive(pid)  # closing the store ends its writer process
+
+
+async def test_a_write_op_that_cannot_be_pickled_fails_alone(tmp_path: Path) -> None:
+    store = await _started(tmp_path / "agora.db")
+    try:
+        results = await asyncio.gather(
+            store.save_context({"id": "before"}),
+            store.writer.submit(lambda conn: conn.execute("DELETE FROM contexts")),
+            store.save_context({"id": "after"}),
+            return_exceptions=True,
+        )
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], StoreError) and "writer process" in str(results[1])
+        assert [c["id"] for c in await store.load_contexts()] == ["after", "before"]
+    finally:
+        await store.close()
+
+
+async def test_a_killed_writer_process_fails_writes_and_the_store_reports_itself_down(
+    tmp_path: Path,
+) -> None:
+    store = await _started(tmp_path / "agora.db")
+    try:
+        await store.create_entity("t", simple_entity("urn:x:kept", speed=1))
+        assert await store.ping()
+        pid = store.writer.process_id
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(StoreError, match="writer process"):
+            await store.create_entity("t", simple_entity("urn:x:lost", speed=2))
+        with pytest.raises(StoreError):
+            await store.create_entity("t", simple_entity("urn:x:later", speed=3))
+        assert not await store.ping()
+        # What was committed is still there to read.
+        assert await store.get_entity("t", "urn:x:kept") is not None
+        assert await store.get_entity("t", "urn:x:lost") is None
+    finally:
+        await asyncio.wait_for(store.close(), 30)
+
+
+@pytest.mark.parametrize("process", [True, False], ids=["process", "thread"])
+async def test_modify_entity_runs_again_when_the_row_changed_after_it_was_read(
+    tmp_path: Path, process: bool
+) -> None:
+    """modify_entity reads, changes, and writes back only if the row still holds what it
+    read; a change made in between (here another connection on the file) is not lost."""
+    path = tmp_path / "agora.db"
+    store = await _started(path, sqlite_writer_process=process)
+    try:
+        await store.create_entity("t", simple_entity("urn:x:1", speed=1))
+        seen: list[ExpandedEntity] = []
+
+        def change(old: ExpandedEntity) -> tuple[ExpandedEntity, str]:
+            seen.append(old)
+            if len(seen) == 1:  # someone else writes the row between the read and the write
+                other = dict(old, attrs={**old["attrs"],
+                                         EX + "other": [{"type": "Property", "value": 7}]})
+                raw = sqlite3.connect(path, timeout=10)
+                raw.execute("UPDATE entities SET doc = ? WHERE id = 'urn:x:1'",
+                            (orjson.dumps(other).decode(),))
+                raw.commit()
+                raw.close()
+            new = dict(old, attrs={**old["attrs"],
+                                   EX + "speed": [{"type": "Property", "value": 2}]})
+            return new, "changed"
+
+        modified = await store.modify_entity("t", "urn:x:1", change)
+        assert modified is not None and modified[2] == "changed"
+        assert len(seen) == 2 and EX + "other" in seen[1]["attrs"]
+        stored = await store.get_entity("t", "urn:x:1")
+        assert stored is not None
+        assert stored["attrs"][EX + "speed"][0]["value"] == 2
+        assert stored["attrs"][EX + "other"][0]["value"] == 7
+    finally:
+        await store.close()
+
+
+def test_the_writer_process_ends_with_a_broker_that_is_killed(tmp_path: Path) -> None:
+    broker = Broker(f"sqlite:///{tmp_path / 'agora.db'}")
+    broker.start()
+    try:
+        assert broker.proc is not None
+        helpers = _descendants(broker.proc.pid)
+        assert helpers, "the broker started no writer process"
+        broker.proc.send_signal(signal.SIGKILL)
+        broker.proc.wait(10)
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in helpers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in helpers if _alive(pid)]
+    finally:
+        broker.stop()
