@@ -155,11 +155,12 @@ class Settings:
         "SQLite page cache of each connection (the writer and every reader), in MB.",
     )
     group_commit_max: int = _setting(512, "Most writes the SQLite writer commits at once.")
-    sqlite_writer_process: bool = _setting(
-        True,
-        "Run the SQLite writer in a process of its own (its own GIL: batch writes use a "
-        "second CPU). False keeps it on a thread of the broker's process. In-memory "
-        "databases always use the thread.",
+    sqlite_writer: str = _setting(
+        "auto",
+        "Where the SQLite writer's connection lives: `process` (a process of its own, with "
+        "its own GIL, so that writes and the event loop use two CPUs), `thread` (a thread of "
+        "the broker's process) or `auto` (a process when the broker may run on two or more "
+        "CPUs, else the thread). In-memory databases always use the thread.",
     )
     log_level: str = _setting("INFO", "Logging level.")
     access_log: bool = _setting(False, "Log every request.")

@@ -35,7 +35,7 @@ def mongo_url() -> Iterator[str]:
 
 
 @pytest.fixture(
-    params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)],
+    params=["sqlite", "sqlite-process", pytest.param("mongo", marks=pytest.mark.mongo)],
 )
 def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -53,8 +53,16 @@ async def open_store(
     async def open_one(**overrides: Any) -> EntityStore:
         settings = Settings(mongo_db_prefix=prefix, **overrides)
         store: EntityStore
-        if store_kind == "sqlite":
-            store = SqliteStore(str(tmp_path / "agora.db"), settings)
+        if store_kind == "sqlite":  # the writer on a thread
+            store = SqliteStore(
+                str(tmp_path / "agora.db"),
+                Settings(mongo_db_prefix=prefix, sqlite_writer="thread", **overrides),
+            )
+        elif store_kind == "sqlite-process":  # the writer in a process of its own
+            store = SqliteStore(
+                str(tmp_path / "agora.db"),
+                Settings(mongo_db_prefix=prefix, sqlite_writer="process", **overrides),
+            )
         else:
             store = MongoStore(url, settings)
         await store.start()

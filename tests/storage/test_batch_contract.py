@@ -131,7 +131,7 @@ async def test_batch_writes_survive_a_restart(open_store: OpenStore) -> None:
 
 @pytest.fixture
 async def sqlite_store(open_store: OpenStore, store_kind: str) -> SqliteStore:
-    if store_kind != "sqlite":
+    if not store_kind.startswith("sqlite"):
         pytest.skip("SQLite internals")
     store = await open_store()
     assert isinstance(store, SqliteStore)

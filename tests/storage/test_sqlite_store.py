@@ -216,7 +216,7 @@ async def test_creates_queued_together_are_inserted_with_one_statement_per_table
 
     monkeypatch.setattr(sqlite_store, "_insert_rows", counting)
     # The patch is seen by the writer thread only, not by a writer process.
-    store = await _started(str(tmp_path / "agora.db"), sqlite_writer_process=False)
+    store = await _started(str(tmp_path / "agora.db"), sqlite_writer="thread")
     try:
         await asyncio.gather(
             *(

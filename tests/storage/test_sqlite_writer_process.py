@@ -1,5 +1,6 @@
-"""The SQLite writer in a process of its own (`sqlite_writer_process`, the default for a
-database file): what it changes for the store's users, and what happens when it dies."""
+"""The SQLite writer in a process of its own (`sqlite_writer`): what it changes for
+the store's users, and what happens when it dies. (The store contract tests run on such a
+store too: `sqlite-process` in conftest.py.)"""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from store_support import EX, simple_entity
 from broker.settings import Settings
 from broker.storage.base import StoreError
 from broker.storage.sqlite import SqliteStore
+from broker.storage.sqlite import store as sqlite_store
 from broker.types import ExpandedEntity
 
 try:
@@ -29,7 +31,7 @@ except ModuleNotFoundError:  # run as `pytest tests/storage`, without the root o
 
 
 async def _started(path: Path, **overrides: Any) -> SqliteStore:
-    store = SqliteStore(str(path), Settings(**overrides))
+    store = SqliteStore(str(path), Settings(**{"sqlite_writer": "process", **overrides}))
     await store.start()
     return store
 
@@ -61,11 +63,11 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-async def test_a_database_file_gets_a_writer_process_and_the_thread_stays_available(
+async def test_a_database_file_gets_a_writer_process_when_asked_and_a_thread_otherwise(
     tmp_path: Path,
 ) -> None:
     store = await _started(tmp_path / "a.db")
-    thread = await _started(tmp_path / "b.db", sqlite_writer_process=False)
+    thread = await _started(tmp_path / "b.db", sqlite_writer="thread")
     memory = await _started(Path(":memory:"))
     try:
         pid = store.writer.process_id
@@ -80,6 +82,23 @@ async def test_a_database_file_gets_a_writer_process_and_the_thread_stays_availa
         for s in (store, thread, memory):
             await s.close()
     assert not _alive(pid)  # closing the store ends its writer process
+
+
+@pytest.mark.parametrize(("cpus", "in_process"), [(1, False), (2, True), (8, True)])
+async def test_auto_puts_the_writer_in_a_process_when_the_broker_has_two_cpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpus: int, in_process: bool
+) -> None:
+    monkeypatch.setattr(sqlite_store, "available_cpus", lambda: cpus)
+    store = await _started(tmp_path / "agora.db", sqlite_writer="auto")
+    try:
+        assert (store.writer.process_id is not None) is in_process
+    finally:
+        await store.close()
+
+
+def test_an_unknown_writer_place_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match="sqlite_writer"):
+        SqliteStore(":memory:", Settings(sqlite_writer="elsewhere"))
 
 
 async def test_a_write_op_that_cannot_be_pickled_fails_alone(tmp_path: Path) -> None:
@@ -120,14 +139,14 @@ async def test_a_killed_writer_process_fails_writes_and_the_store_reports_itself
         await asyncio.wait_for(store.close(), 30)
 
 
-@pytest.mark.parametrize("process", [True, False], ids=["process", "thread"])
 async def test_modify_entity_runs_again_when_the_row_changed_after_it_was_read(
-    tmp_path: Path, process: bool
+    tmp_path: Path,
 ) -> None:
-    """modify_entity reads, changes, and writes back only if the row still holds what it
-    read; a change made in between (here another connection on the file) is not lost."""
+    """With a writer process, modify_entity reads, changes, and writes back only if the row
+    still holds what it read; a change made in between (here another connection on the
+    file) is not lost. (With the writer thread the cycle is one transaction.)"""
     path = tmp_path / "agora.db"
-    store = await _started(path, sqlite_writer_process=process)
+    store = await _started(path)
     try:
         await store.create_entity("t", simple_entity("urn:x:1", speed=1))
         seen: list[ExpandedEntity] = []
@@ -158,7 +177,8 @@ async def test_modify_entity_runs_again_when_the_row_changed_after_it_was_read(
 
 
 def test_the_writer_process_ends_with_a_broker_that_is_killed(tmp_path: Path) -> None:
-    broker = Broker(f"sqlite:///{tmp_path / 'agora.db'}")
+    broker = Broker(f"sqlite:///{tmp_path / 'agora.db'}",
+                    env={"AGORA_SQLITE_WRITER": "process"})
     broker.start()
     try:
         assert broker.proc is not None

@@ -5,7 +5,7 @@ mirrors each entity's types, kept in step inside the same savepoint, so queries 
 index instead of parsing documents. Writes go through `GroupCommitWriter`, reads through
 `ReaderPool`; nothing touches SQLite on the event loop thread.
 
-A database file's writer runs in a process of its own (`sqlite_writer_process`), so every
+A database file's writer may run in a process of its own (`sqlite_writer`), so every
 writer op is picklable: a module-level function with its arguments (`Call`) or one of the op
 classes below, which travel without their parsed entities (the document text is enough; the
 writer parses it again) and keep what the write learned (new attribute keys) in the writer's
@@ -15,6 +15,7 @@ writer parses it again) and keep what the write learned (new attribute keys) in 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -71,6 +72,7 @@ class SqliteStore:
 
     def __init__(self, path: str, settings: Settings) -> None:
         checked_synchronous(settings.sqlite_synchronous)
+        writer_in_process(settings.sqlite_writer, in_memory=True)  # a known value?
         if settings.sqlite_readers < 1 or settings.group_commit_max < 1:
             raise ValueError("sqlite_readers and group_commit_max must be at least 1")
         self.path = path
@@ -96,7 +98,7 @@ class SqliteStore:
                 self._indexed,
             ),
             self._settings.group_commit_max,
-            process=self._settings.sqlite_writer_process and not db.in_memory,
+            process=writer_in_process(self._settings.sqlite_writer, in_memory=db.in_memory),
         )
         try:
             await writer.start(partial(_prepare, self._indexed))
@@ -190,10 +192,17 @@ class SqliteStore:
     async def modify_entity(
         self, tenant: str, entity_id: str, change: Change[R]
     ) -> Modified[R] | None:
-        """Read the entity, apply `change` here, and write the result back only if the
-        stored document is still the one read (`change` is a Python function: it cannot go
-        to a writer process). The callers hold the entity's lock, so the condition fails
-        only if something else wrote the file meanwhile; then the cycle runs again."""
+        """With the writer on a thread, one op reads, changes and rewrites the entity (the
+        document is read and parsed once, no reader round trip). A writer process cannot be
+        handed `change` (a Python function), so then the entity is read on a reader, changed
+        here, and written back only if the stored document is still the one read. The
+        callers hold the entity's lock, so that condition fails only if something else wrote
+        the file meanwhile; then the cycle runs again."""
+        if self.writer.process_id is None:
+            modified: Modified[R] | None = await self.writer.submit(
+                _ModifyOp(tenant, entity_id, change)
+            )
+            return modified
 
         def query(conn: sqlite3.Connection) -> tuple[int, str] | None:
             row = conn.execute(
@@ -355,6 +364,24 @@ class SqliteStore:
 
 
 # -- the writer's connection and its ops ---------------------------------------------------
+
+WRITER_PLACES = ("auto", "process", "thread")
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the platform tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def writer_in_process(place: str, *, in_memory: bool) -> bool:
+    """Whether the `sqlite_writer` setting puts the writer in a process of its own."""
+    if place not in WRITER_PLACES:
+        raise ValueError(f"sqlite_writer must be one of {list(WRITER_PLACES)}, not '{place}'")
+    if in_memory or place == "thread":
+        return False
+    return place == "process" or available_cpus() >= 2
 
 
 class _WriterConnection(sqlite3.Connection):
@@ -630,6 +657,38 @@ class _RewriteOp(_EntityOp):
         _retype(conn, self.tenant, self.eid, entity["id"], self.old, self.types)
         reindex(conn, self.tenant, self.eid, self.old, entity, self.keys.ids, self.keys.learned)
         return True
+
+
+class _ModifyOp:
+    """modify_entity as one op on the writer thread: read, change, rewrite. It holds the
+    service's update rule, so it is never handed to a writer process."""
+
+    __slots__ = ("change", "entity_id", "rewrite", "tenant")
+
+    def __init__(self, tenant: str, entity_id: str, change: Change[Any]) -> None:
+        self.tenant, self.entity_id, self.change = tenant, entity_id, change
+        self.rewrite: _RewriteOp | None = None
+
+    def __call__(self, conn: sqlite3.Connection) -> Modified[Any] | None:
+        self.rewrite = None
+        row = conn.execute(
+            "SELECT eid, doc FROM entities WHERE tenant = ? AND id = ?",
+            (self.tenant, self.entity_id),
+        ).fetchone()
+        if row is None:
+            return None
+        eid, text = int(row[0]), str(row[1])
+        old = _loads(text)
+        new, outcome = self.change(old)
+        if new is not old:
+            # The row is the one just read, in this transaction: the rewrite's condition holds.
+            self.rewrite = _RewriteOp(self.tenant, new, _dumps(new), _types_of(new), eid, text, old)
+            self.rewrite(conn)
+        return old, new, outcome
+
+    def after_commit(self) -> None:
+        if self.rewrite is not None:
+            self.rewrite.after_commit()
 
 
 BatchRow = tuple[BatchWrite, str | None, list[str]]
