@@ -176,6 +176,68 @@ async def test_modify_entity_runs_again_when_the_row_changed_after_it_was_read(
         await store.close()
 
 
+def _with(entity: ExpandedEntity, name: str, value: Any) -> ExpandedEntity:
+    return dict(entity, attrs={**entity["attrs"], EX + name: [{"type": "Property",
+                                                               "value": value}]})
+
+
+def _write_outside(path: Path, entity: ExpandedEntity) -> None:
+    """Another program rewrites the entity's document on the file."""
+    raw = sqlite3.connect(path, timeout=10)
+    raw.execute("UPDATE entities SET doc = ? WHERE id = ?",
+                (orjson.dumps(entity).decode(), entity["id"]))
+    raw.commit()
+    raw.close()
+
+
+async def test_modify_entity_sees_what_changed_since_its_last_write_of_the_entity(
+    tmp_path: Path,
+) -> None:
+    """The store starts from what it last wrote to an entity, as a guess: a guess that is no
+    longer what is stored (a rule that fails on it, a write that finds another document)
+    gives way to a read."""
+    path = tmp_path / "agora.db"
+    store = await _started(path)
+    try:
+        await store.create_entity("t", simple_entity("urn:x:1", speed=1))
+
+        def set_speed(value: int) -> Any:
+            def change(old: ExpandedEntity) -> tuple[ExpandedEntity, None]:
+                return _with(old, "speed", value), None
+            return change
+
+        def needs_gear(old: ExpandedEntity) -> tuple[ExpandedEntity, None]:
+            if EX + "gear" not in old["attrs"]:
+                raise LookupError("no gear")
+            return _with(old, "gear", old["attrs"][EX + "gear"][0]["value"] + 1), None
+
+        await store.modify_entity("t", "urn:x:1", set_speed(2))
+        stored = await store.get_entity("t", "urn:x:1")
+        assert stored is not None
+        _write_outside(path, _with(stored, "colour", "red"))
+        await store.modify_entity("t", "urn:x:1", set_speed(3))
+        stored = await store.get_entity("t", "urn:x:1")
+        assert stored is not None
+        assert stored["attrs"][EX + "colour"][0]["value"] == "red"
+        assert stored["attrs"][EX + "speed"][0]["value"] == 3
+
+        _write_outside(path, _with(stored, "gear", 1))  # the last write here had no gear
+        await store.modify_entity("t", "urn:x:1", needs_gear)
+        stored = await store.get_entity("t", "urn:x:1")
+        assert stored is not None and stored["attrs"][EX + "gear"][0]["value"] == 2
+
+        without = dict(stored, attrs={k: v for k, v in stored["attrs"].items()
+                                      if k != EX + "gear"})
+        _write_outside(path, without)  # the last write here had a gear; what is stored has not
+        with pytest.raises(LookupError):
+            await store.modify_entity("t", "urn:x:1", needs_gear)
+
+        await store.delete_entity("t", "urn:x:1")
+        assert await store.modify_entity("t", "urn:x:1", set_speed(4)) is None
+    finally:
+        await store.close()
+
+
 def test_the_writer_process_ends_with_a_broker_that_is_killed(tmp_path: Path) -> None:
     broker = Broker(f"sqlite:///{tmp_path / 'agora.db'}",
                     env={"AGORA_SQLITE_WRITER": "process"})

@@ -83,6 +83,7 @@ class SqliteStore:
         # Tenants are never removed, so a tenant once seen needs no further lookups.
         self._known_tenants: set[str] = {DEFAULT_TENANT}
         self._indexed = frozenset(settings.indexed_attributes)
+        self._written: dict[tuple[str, str], tuple[int, str]] = {}
 
     async def start(self) -> None:
         try:
@@ -186,6 +187,7 @@ class SqliteStore:
         return await self.readers.run(query)
 
     async def replace_entity(self, tenant: str, entity: ExpandedEntity) -> bool:
+        self._forget(tenant, (entity["id"],))
         op = _ReplaceOp(tenant, entity, _dumps(entity), _types_of(entity))
         return bool(await self.writer.submit(op))
 
@@ -210,20 +212,47 @@ class SqliteStore:
             ).fetchone()
             return None if row is None else (int(row[0]), str(row[1]))
 
+        key = (tenant, entity_id)
+        hint = self._written.pop(key, None)
         while True:
-            found = await self.readers.run(query)
+            from_hint = hint is not None
+            found = hint if hint is not None else await self.readers.run(query)
+            hint = None
             if found is None:
                 return None
             eid, text = found
             old = _loads(text)
-            new, outcome = change(old)
+            try:
+                new, outcome = change(old)
+            except Exception:
+                if from_hint:  # decide on what is stored, not on what was last written here
+                    continue
+                raise
             if new is old:
+                if from_hint:
+                    continue
                 return old, new, outcome
             op = _RewriteOp(tenant, new, _dumps(new), _types_of(new), eid, text, old)
             if await self.writer.submit(op):
+                self._remember(key, eid, op.doc)
                 return old, new, outcome
 
+    def _remember(self, key: tuple[str, str], eid: int, doc: str) -> None:
+        """What modify_entity last wrote, as the first guess of its next read of that entity
+        (a writer process only). A guess that is no longer what is stored fails the
+        conditional write, or the rule, and the entity is then read."""
+        written = self._written
+        written[key] = (eid, doc)
+        if len(written) > WRITTEN_HINTS:
+            del written[next(iter(written))]
+
+    def _forget(self, tenant: str, entity_ids: Iterable[str]) -> None:
+        if self._written:
+            for entity_id in entity_ids:
+                self._written.pop((tenant, entity_id), None)
+
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
+        self._forget(tenant, (entity_id,))
         doc = await self.writer.submit(Call(_delete_entity, tenant, entity_id))
         return None if doc is None else _loads(doc)
 
@@ -260,6 +289,7 @@ class SqliteStore:
         refused is that rolled back and every write redone in a savepoint of its own (a
         savepoint per write costs a third of the batch's time, and refusals are rare)."""
         distinct_ids(writes)
+        self._forget(tenant, (w.entity_id for w in writes))
         rows = [
             (w, None if w.entity is None else _dumps(w.entity), _types_of(w.entity or {}))
             for w in writes
@@ -366,6 +396,8 @@ class SqliteStore:
 # -- the writer's connection and its ops ---------------------------------------------------
 
 WRITER_PLACES = ("auto", "process", "thread")
+WRITTEN_HINTS = 4096
+"""Entities whose last modify_entity write a store with a writer process remembers."""
 
 
 def available_cpus() -> int:
