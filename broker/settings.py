@@ -160,7 +160,8 @@ class Settings:
         "Where the SQLite writer's connection lives: `process` (a process of its own, with "
         "its own GIL, so that writes and the event loop use two CPUs), `thread` (a thread of "
         "the broker's process) or `auto` (a process when the broker may run on two or more "
-        "CPUs, else the thread). In-memory databases always use the thread.",
+        "CPUs, by its CPU affinity and its cgroup CPU quota; else the thread). In-memory "
+        "databases always use the thread.",
     )
     log_level: str = _setting("INFO", "Logging level.")
     access_log: bool = _setting(False, "Log every request.")

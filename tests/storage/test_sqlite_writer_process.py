@@ -96,6 +96,17 @@ async def test_auto_puts_the_writer_in_a_process_when_the_broker_has_two_cpus(
         await store.close()
 
 
+@pytest.mark.parametrize(
+    ("cpu_max", "cpus"),
+    [("max 100000", None), ("100000 100000", 1), ("50000 100000", 1), ("250000 100000", 2),
+     ("", None), ("garbage", None), ("0 100000", None)],
+)
+def test_a_container_cpu_quota_counts_as_the_cpus_it_allows(
+    cpu_max: str, cpus: int | None
+) -> None:
+    assert sqlite_store.cgroup_cpu_quota(cpu_max) == cpus
+
+
 def test_an_unknown_writer_place_is_refused_naming_the_setting() -> None:
     with pytest.raises(ValueError, match="sqlite_writer"):
         SqliteStore(":memory:", Settings(sqlite_writer="elsewhere"))

@@ -400,11 +400,35 @@ WRITTEN_HINTS = 4096
 """Entities whose last modify_entity write a store with a writer process remembers."""
 
 
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
+
+
 def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity, where the platform tells it)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """The CPUs this process may run on: its affinity (where the platform tells it), and no
+    more than its cgroup v2 CPU quota allows (a container limited to one CPU sees all of the
+    host's in its affinity)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        with open(CGROUP_CPU_MAX) as f:
+            quota = cgroup_cpu_quota(f.read())
+    except OSError:
+        quota = None
+    return max(1, min(cpus or 1, quota if quota is not None else cpus or 1))
+
+
+def cgroup_cpu_quota(text: str) -> int | None:
+    """Whole CPUs a cgroup v2 `cpu.max` ("<quota> <period>", or "max <period>") allows, at
+    least 1; None when it sets no limit or cannot be read."""
+    parts = text.split()
+    if len(parts) != 2 or parts[0] == "max":
+        return None
+    try:
+        quota, period = int(parts[0]), int(parts[1])
+    except ValueError:
+        return None
+    if quota <= 0 or period <= 0:
+        return None
+    return max(1, quota // period)
 
 
 def writer_in_process(place: str, *, in_memory: bool) -> bool:
