@@ -25,6 +25,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	command -v wrk >/dev/null 2>&1 || (apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1)) || echo "wrk not available: the Python load generator will be used"
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run --server-cpus 0,1 --scenarios batch,update --output bench/results/two-cpus.md
 	$(BIN)/python -m bench.notify
 	$(BIN)/python -m bench.iot_agent
 	$(BIN)/python -m bench.validation
