@@ -17,8 +17,8 @@ call, so that, say, 32 entity creates become one INSERT per table instead of 32 
 If that call raises, the group falls back to one savepoint per op, and each op runs alone.
 An op with an `after_commit()` method has it called once its group has committed.
 
-The connection lives on the writer's thread, or (`process=True`, the default for database
-files) in a writer process of its own, which the thread drives: see
+The connection lives on the writer's thread, or (`process=True`: the store asks for it by
+its `sqlite_writer` setting) in a writer process of its own, which the thread drives: see
 broker.storage.sqlite.process.
 """
 
