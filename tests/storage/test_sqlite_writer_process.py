@@ -150,6 +150,20 @@ async def test_a_killed_writer_process_fails_writes_and_the_store_reports_itself
         await asyncio.wait_for(store.close(), 30)
 
 
+def _with(entity: ExpandedEntity, name: str, value: Any) -> ExpandedEntity:
+    return dict(entity, attrs={**entity["attrs"], EX + name: [{"type": "Property",
+                                                               "value": value}]})
+
+
+def _write_outside(path: Path, entity: ExpandedEntity) -> None:
+    """Another program rewrites the entity's document on the file."""
+    raw = sqlite3.connect(path, timeout=10)
+    raw.execute("UPDATE entities SET doc = ? WHERE id = ?",
+                (orjson.dumps(entity).decode(), entity["id"]))
+    raw.commit()
+    raw.close()
+
+
 async def test_modify_entity_runs_again_when_the_row_changed_after_it_was_read(
     tmp_path: Path,
 ) -> None:
@@ -165,16 +179,8 @@ async def test_modify_entity_runs_again_when_the_row_changed_after_it_was_read(
         def change(old: ExpandedEntity) -> tuple[ExpandedEntity, str]:
             seen.append(old)
             if len(seen) == 1:  # someone else writes the row between the read and the write
-                other = dict(old, attrs={**old["attrs"],
-                                         EX + "other": [{"type": "Property", "value": 7}]})
-                raw = sqlite3.connect(path, timeout=10)
-                raw.execute("UPDATE entities SET doc = ? WHERE id = 'urn:x:1'",
-                            (orjson.dumps(other).decode(),))
-                raw.commit()
-                raw.close()
-            new = dict(old, attrs={**old["attrs"],
-                                   EX + "speed": [{"type": "Property", "value": 2}]})
-            return new, "changed"
+                _write_outside(path, _with(old, "other", 7))
+            return _with(old, "speed", 2), "changed"
 
         modified = await store.modify_entity("t", "urn:x:1", change)
         assert modified is not None and modified[2] == "changed"
@@ -185,20 +191,6 @@ async def test_modify_entity_runs_again_when_the_row_changed_after_it_was_read(
         assert stored["attrs"][EX + "other"][0]["value"] == 7
     finally:
         await store.close()
-
-
-def _with(entity: ExpandedEntity, name: str, value: Any) -> ExpandedEntity:
-    return dict(entity, attrs={**entity["attrs"], EX + name: [{"type": "Property",
-                                                               "value": value}]})
-
-
-def _write_outside(path: Path, entity: ExpandedEntity) -> None:
-    """Another program rewrites the entity's document on the file."""
-    raw = sqlite3.connect(path, timeout=10)
-    raw.execute("UPDATE entities SET doc = ? WHERE id = ?",
-                (orjson.dumps(entity).decode(), entity["id"]))
-    raw.commit()
-    raw.close()
 
 
 async def test_modify_entity_sees_what_changed_since_its_last_write_of_the_entity(

@@ -128,14 +128,13 @@ class WriterProcess:
         sendable: list[Op] = []
         refused: dict[int, Any] = {}
         for k, op in enumerate(ops):
-            try:
-                pickle.dumps(op, _PROTOCOL)
-            except Exception as exc:
-                refused[k] = self._failed(
-                    StoreError(f"a write op cannot be handed to the writer process: {exc}")
-                )
-            else:
+            why = _unpicklable(op)
+            if why is None:
                 sendable.append(op)
+            else:
+                refused[k] = self._failed(
+                    StoreError(f"a write op cannot be handed to the writer process: {why}")
+                )
         committed, outcomes = self.commit(sendable) if sendable else (False, [])
         results = iter(outcomes)
         return committed, [refused[k] if k in refused else next(results)
@@ -236,8 +235,16 @@ def _result_bytes(result: tuple[bool, list[Any]], failed: Callable[[Exception], 
 
 
 def _sendable(outcome: Any, failed: Callable[[Exception], Any]) -> Any:
+    why = _unpicklable(outcome)
+    if why is None:
+        return outcome
+    return failed(StoreError(f"the write ran, but its result could not be returned: {why}"))
+
+
+def _unpicklable(value: Any) -> Exception | None:
+    """Why `value` cannot be pickled, None when it can."""
     try:
-        pickle.dumps(outcome, _PROTOCOL)
+        pickle.dumps(value, _PROTOCOL)
     except Exception as exc:
-        return failed(StoreError(f"the write ran, but its result could not be returned: {exc}"))
-    return outcome
+        return exc
+    return None

@@ -72,7 +72,7 @@ class SqliteStore:
 
     def __init__(self, path: str, settings: Settings) -> None:
         checked_synchronous(settings.sqlite_synchronous)
-        writer_in_process(settings.sqlite_writer, in_memory=True)  # a known value?
+        checked_writer_place(settings.sqlite_writer)
         if settings.sqlite_readers < 1 or settings.group_commit_max < 1:
             raise ValueError("sqlite_readers and group_commit_max must be at least 1")
         self.path = path
@@ -206,17 +206,12 @@ class SqliteStore:
             )
             return modified
 
-        def query(conn: sqlite3.Connection) -> tuple[int, str] | None:
-            row = conn.execute(
-                "SELECT eid, doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
-            ).fetchone()
-            return None if row is None else (int(row[0]), str(row[1]))
-
+        read = partial(_entity_row, tenant=tenant, entity_id=entity_id)
         key = (tenant, entity_id)
         hint = self._written.pop(key, None)
         while True:
             from_hint = hint is not None
-            found = hint if hint is not None else await self.readers.run(query)
+            found = hint if hint is not None else await self.readers.run(read)
             hint = None
             if found is None:
                 return None
@@ -407,13 +402,16 @@ def available_cpus() -> int:
     """The CPUs this process may run on: its affinity (where the platform tells it), and no
     more than its cgroup v2 CPU quota allows (a container limited to one CPU sees all of the
     host's in its affinity)."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if hasattr(os, "sched_getaffinity"):
+        cpus = len(os.sched_getaffinity(0)) or 1
+    else:
+        cpus = os.cpu_count() or 1
     try:
         with open(CGROUP_CPU_MAX) as f:
             quota = cgroup_cpu_quota(f.read())
     except OSError:
-        quota = None
-    return max(1, min(cpus or 1, quota if quota is not None else cpus or 1))
+        return cpus
+    return cpus if quota is None else min(cpus, quota)
 
 
 def cgroup_cpu_quota(text: str) -> int | None:
@@ -431,10 +429,15 @@ def cgroup_cpu_quota(text: str) -> int | None:
     return max(1, quota // period)
 
 
-def writer_in_process(place: str, *, in_memory: bool) -> bool:
-    """Whether the `sqlite_writer` setting puts the writer in a process of its own."""
+def checked_writer_place(place: str) -> str:
     if place not in WRITER_PLACES:
         raise ValueError(f"sqlite_writer must be one of {list(WRITER_PLACES)}, not '{place}'")
+    return place
+
+
+def writer_in_process(place: str, *, in_memory: bool) -> bool:
+    """Whether the `sqlite_writer` setting puts the writer in a process of its own."""
+    checked_writer_place(place)
     if in_memory or place == "thread":
         return False
     return place == "process" or available_cpus() >= 2
@@ -462,6 +465,14 @@ def _prepare(indexed: Iterable[str], conn: sqlite3.Connection) -> None:
 
 def _keys(conn: sqlite3.Connection) -> _Keys:
     return _Keys(cast(_WriterConnection, conn).attr_ids)
+
+
+def _entity_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> tuple[int, str] | None:
+    """The entity's eid and document text, None when it does not exist."""
+    row = conn.execute(
+        "SELECT eid, doc FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def _delete_entity(conn: sqlite3.Connection, tenant: str, entity_id: str) -> str | None:
@@ -615,18 +626,32 @@ def insert_together(conn: sqlite3.Connection, ops: list[_CreateOp | _BatchOp]) -
     return [op.result_together() for op in ops]
 
 
-class _EntityOp:
+class _LearningOp:
+    """An op whose write may learn attribute keys (`keys`, set when it runs), kept in the
+    writer's AttrIds once its group has committed."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self) -> None:
+        self.keys: _Keys | None = None
+
+    def after_commit(self) -> None:
+        if self.keys is not None:
+            self.keys.commit()
+
+
+class _EntityOp(_LearningOp):
     """A write of one entity (its expanded form, document text and types). Pickled, it
     leaves the expanded form behind: the writer process parses the text instead, which is
     cheaper than pickling the nested dicts. What its write learned is kept once committed."""
 
-    __slots__ = ("doc", "entity", "keys", "tenant", "types")
+    __slots__ = ("doc", "entity", "tenant", "types")
 
     def __init__(
         self, tenant: str, entity: ExpandedEntity, doc: str, types: list[str]
     ) -> None:
+        super().__init__()
         self.tenant, self.entity, self.doc, self.types = tenant, entity, doc, types
-        self.keys: _Keys | None = None
 
     def __getstate__(self) -> tuple[Any, ...]:
         return self.tenant, self.doc, self.types
@@ -639,10 +664,6 @@ class _EntityOp:
     @property
     def creates(self) -> list[Create]:
         return [(self.entity, self.doc, self.types)]
-
-    def after_commit(self) -> None:
-        if self.keys is not None:
-            self.keys.commit()
 
 
 class _CreateOp(_EntityOp):
@@ -727,13 +748,10 @@ class _ModifyOp:
 
     def __call__(self, conn: sqlite3.Connection) -> Modified[Any] | None:
         self.rewrite = None
-        row = conn.execute(
-            "SELECT eid, doc FROM entities WHERE tenant = ? AND id = ?",
-            (self.tenant, self.entity_id),
-        ).fetchone()
-        if row is None:
+        found = _entity_row(conn, self.tenant, self.entity_id)
+        if found is None:
             return None
-        eid, text = int(row[0]), str(row[1])
+        eid, text = found
         old = _loads(text)
         new, outcome = self.change(old)
         if new is not old:
@@ -751,7 +769,7 @@ BatchRow = tuple[BatchWrite, str | None, list[str]]
 """A BatchWrite, its document text (None for a delete) and its types."""
 
 
-class _BatchOp:
+class _BatchOp(_LearningOp):
     """`write_batch` as a writer op. Alone, it runs its writes in one savepoint and, when
     one is refused, each in its own (see write_batch). A batch of creates only also takes
     part in `insert_together`, so a group of such batches (an adapter's buffered publisher,
@@ -759,14 +777,14 @@ class _BatchOp:
     each statement hands the GIL back once, and while the event loop holds it every hand-back
     waits. Pickled, it travels as document texts, like `_EntityOp`."""
 
-    __slots__ = ("creates", "keys", "replaces", "rows", "run_together", "tenant")
+    __slots__ = ("creates", "replaces", "rows", "run_together", "tenant")
 
     def __init__(self, tenant: str, rows: list[BatchRow]) -> None:
         self._setup(tenant, rows)
 
     def _setup(self, tenant: str, rows: list[BatchRow]) -> None:
+        super().__init__()
         self.tenant, self.rows = tenant, rows
-        self.keys: _Keys | None = None
         self.creates: list[Create] = []
         self.replaces: list[Create] = []
         for w, doc, types in rows:
@@ -817,10 +835,6 @@ class _BatchOp:
 
     def result_together(self) -> list[BatchOutcome]:
         return [None] * len(self.rows)
-
-    def after_commit(self) -> None:
-        if self.keys is not None:
-            self.keys.commit()
 
 
 def _update_row(
