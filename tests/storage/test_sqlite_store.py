@@ -14,7 +14,7 @@ from store_support import EX, simple_entity
 
 from broker.query.ast import AttrPath, EntityQuery, Exists, GeoQuery, TypeAnd, TypeName
 from broker.settings import Settings
-from broker.storage.base import StoreError
+from broker.storage.base import BatchWrite, StoreError
 from broker.storage.sqlite import SqliteStore, parse_sqlite_url
 from broker.storage.sqlite import schema as sqlite_schema
 from broker.storage.sqlite import store as sqlite_store
@@ -210,9 +210,11 @@ async def test_creates_queued_together_are_inserted_with_one_statement_per_table
     calls: list[int] = []
     real = sqlite_store._insert_rows
 
-    def counting(conn: sqlite3.Connection, tenant: str, creates: list[Any], keys: Any) -> None:
+    def counting(
+        conn: sqlite3.Connection, tenant: str, creates: list[Any], keys: Any
+    ) -> set[int]:
         calls.append(len(creates))
-        real(conn, tenant, creates, keys)
+        return real(conn, tenant, creates, keys)
 
     monkeypatch.setattr(sqlite_store, "_insert_rows", counting)
     # The patch is seen by the writer thread only, not by a writer process.
@@ -256,6 +258,57 @@ async def test_a_duplicate_among_creates_queued_together_fails_alone(tmp_path: P
         assert [e["id"] for e in page.entities] == [
             "urn:x:1", "urn:x:2", "urn:x:3", "urn:x:old"
         ]
+    finally:
+        await store.close()
+
+
+async def test_a_taken_id_among_creates_queued_together_does_not_redo_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create whose id exists is skipped by the group's one INSERT and reported alone:
+    the rest of the group (single creates and create-only batches) is inserted once, not
+    rolled back and inserted again entity by entity."""
+    inserted: list[int] = []
+    real = sqlite_store._insert_rows
+
+    def counting(
+        conn: sqlite3.Connection, tenant: str, creates: list[Any], keys: Any
+    ) -> set[int]:
+        inserted.append(len(creates))
+        return real(conn, tenant, creates, keys)
+
+    monkeypatch.setattr(sqlite_store, "_insert_rows", counting)
+    store = await _started(str(tmp_path / "agora.db"), sqlite_writer="thread")
+    try:
+        await store.create_entity("t", simple_entity("urn:x:old", speed=0))
+        inserted.clear()
+        singles = [f"urn:x:s{i}" for i in range(20)] + ["urn:x:old", "urn:x:s3"]
+        batches = [
+            [BatchWrite.create(simple_entity(f"urn:x:b{n}-{i}", speed=1)) for i in range(10)]
+            for n in range(4)
+        ]
+        batches[2][5] = BatchWrite.create(simple_entity("urn:x:old", speed=1))
+        results = await asyncio.gather(
+            *(store.create_entity("t", simple_entity(i, speed=1)) for i in singles),
+            *(store.write_batch("t", b) for b in batches),
+            return_exceptions=True,
+        )
+        assert [type(r).__name__ for r in results[:22]] == (
+            ["NoneType"] * 20 + ["DuplicateEntity", "DuplicateEntity"]
+        )
+        outcomes = results[22:]
+        assert outcomes[0] == outcomes[1] == outcomes[3] == [None] * 10
+        assert isinstance(outcomes[2], list)
+        assert [type(o).__name__ for o in outcomes[2]] == (
+            ["NoneType"] * 5 + ["DuplicateEntity"] + ["NoneType"] * 4
+        )
+        assert sum(inserted) == 22 + 40  # each create went into an INSERT once
+        page = await store.query_entities(
+            "t", EntityQuery(q=Exists(AttrPath(EX + "speed"))), limit=1000, count=True
+        )
+        assert page.total == 1 + 20 + 39
+        old = await store.get_entity("t", "urn:x:old")
+        assert old is not None and old["attrs"][EX + "speed"][0]["value"] == 0
     finally:
         await store.close()
 

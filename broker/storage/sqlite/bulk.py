@@ -30,14 +30,21 @@ UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
 
 
 def insert_rows(
-    conn: sqlite3.Connection, head: str, width: int, rows: Sequence[Sequence[Any]]
+    conn: sqlite3.Connection,
+    head: str,
+    width: int,
+    rows: Sequence[Sequence[Any]],
+    tail: str = "",
 ) -> None:
-    """`head` ("INSERT INTO t (a, b)") for every row of `width` values, chunk by chunk.
+    """`head` ("INSERT INTO t (a, b)") for every row of `width` values, chunk by chunk,
+    each statement ending in `tail` (" ON CONFLICT DO NOTHING").
 
     Rows are inserted in order, so rowids handed out by SQLite follow the order of `rows`.
     """
     for size, chunk in _chunks(rows, _largest_chunk(width)):
-        conn.execute(_statement(head, width, size), [value for row in chunk for value in row])
+        conn.execute(
+            _statement(head, width, size, tail), [value for row in chunk for value in row]
+        )
 
 
 def update_rows(

@@ -63,7 +63,7 @@ from broker.storage.sqlite.index import (
 from broker.storage.sqlite.query import query_entities
 from broker.storage.sqlite.readers import ReaderPool
 from broker.storage.sqlite.schema import migrate
-from broker.storage.sqlite.writer import Call, GroupCommitWriter
+from broker.storage.sqlite.writer import Call, GroupCommitWriter, Refused
 from broker.types import DEFAULT_TENANT, ExpandedEntity
 
 
@@ -573,19 +573,22 @@ def _insert_row(
     types: list[str],
     keys: _Keys,
 ) -> None:
-    try:
-        _insert_rows(conn, tenant, [(entity, doc, types)], keys)
-    except sqlite3.IntegrityError:
-        raise DuplicateEntity(f"entity {entity['id']} already exists") from None
+    if _insert_rows(conn, tenant, [(entity, doc, types)], keys):
+        raise DuplicateEntity(f"entity {entity['id']} already exists")
 
 
 def _insert_rows(
     conn: sqlite3.Connection, tenant: str, creates: list[Create], keys: _Keys
-) -> None:
+) -> set[int]:
     """Insert fresh entities with one statement per table (eids are handed out here: the
-    writer holds the write lock, so max(eid) cannot move under it). An id that exists
-    raises sqlite3.IntegrityError and the caller rolls the whole call back."""
+    writer holds the write lock, so max(eid) cannot move under it). Returns the positions
+    in `creates` that were skipped, nothing of theirs written, because their id exists (in
+    the tenant, or earlier in `creates`): the others go in all the same, so a create whose
+    id is taken fails alone without undoing anyone else's."""
+    if not creates:
+        return set()
     first = int(conn.execute("SELECT coalesce(max(eid), 0) + 1 FROM entities").fetchone()[0])
+    changes = conn.total_changes
     insert_rows(
         conn,
         "INSERT INTO entities (eid, tenant, id, doc, created_at, modified_at)",
@@ -594,7 +597,18 @@ def _insert_rows(
             (first + k, tenant, e["id"], doc, e.get("createdAt"), e.get("modifiedAt"))
             for k, (e, doc, _) in enumerate(creates)
         ],
+        " ON CONFLICT DO NOTHING",
     )
+    skipped: set[int] = set()
+    if conn.total_changes - changes != len(creates):
+        kept = {
+            int(eid) - first
+            for (eid,) in conn.execute(
+                "SELECT eid FROM entities WHERE eid >= ? AND eid < ?",
+                (first, first + len(creates)),
+            )
+        }
+        skipped = set(range(len(creates))) - kept
     insert_rows(
         conn,
         "INSERT INTO entity_types (eid, type, tenant, id)",
@@ -602,28 +616,41 @@ def _insert_rows(
         [
             (first + k, t, tenant, e["id"])
             for k, (e, _, types) in enumerate(creates)
+            if k not in skipped
             for t in types
         ],
     )
     index_new_rows(
-        conn, tenant, [(first + k, e) for k, (e, _, _) in enumerate(creates)], keys.ids,
+        conn,
+        tenant,
+        [(first + k, e) for k, (e, _, _) in enumerate(creates) if k not in skipped],
+        keys.ids,
         keys.learned,
     )
+    return skipped
 
 
 def insert_together(conn: sqlite3.Connection, ops: list[_CreateOp | _BatchOp]) -> list[Any]:
     """The creates of every op, tenant by tenant, one statement per table (and chunk). A
-    duplicate id raises sqlite3.IntegrityError and the writer then runs each op alone."""
+    create whose id exists is skipped and reported (a `Refused` single create, a
+    DuplicateEntity outcome in a batch's list); the others still go in."""
     by_tenant: dict[str, list[_CreateOp | _BatchOp]] = {}
     for op in ops:
         by_tenant.setdefault(op.tenant, []).append(op)
+    results: dict[int, Any] = {}
     for tenant, mine in by_tenant.items():
         keys = _keys(conn)
-        _insert_rows(conn, tenant, [c for op in mine for c in op.creates], keys)
+        skipped = _insert_rows(conn, tenant, [c for op in mine for c in op.creates], keys)
+        start = 0
         for op in mine:
             op.keys = keys
+            count = len(op.creates)
+            results[id(op)] = op.result_together(
+                {k - start for k in skipped if start <= k < start + count}
+            )
+            start += count
         conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
-    return [op.result_together() for op in ops]
+    return [results[id(op)] for op in ops]
 
 
 class _LearningOp:
@@ -678,8 +705,9 @@ class _CreateOp(_EntityOp):
         _insert_row(conn, self.tenant, self.entity, self.doc, self.types, self.keys)
         conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (self.tenant,))
 
-    @staticmethod
-    def result_together() -> None:
+    def result_together(self, skipped: set[int]) -> Refused | None:
+        if skipped:
+            return Refused(DuplicateEntity(f"entity {self.entity['id']} already exists"))
         return None
 
 
@@ -811,30 +839,40 @@ class _BatchOp(_LearningOp):
         tenant, rows = self.tenant, self.rows
         keys = self.keys = _keys(conn)
         conn.execute("SAVEPOINT batch")
+        outcomes: list[BatchOutcome] = []
         try:
-            _insert_rows(conn, tenant, self.creates, keys)
+            skipped = _insert_rows(conn, tenant, self.creates, keys)
             refused = not _replace_rows(conn, tenant, self.replaces, keys) or any(
                 _apply_write(conn, tenant, *row, keys) is not None
                 for row in rows
                 if row[0].kind == "delete"
             )
+            if not refused:
+                outcomes = self.result_together(skipped)
         except sqlite3.Error:
             refused = True
-        outcomes: list[BatchOutcome]
         if refused:
             conn.execute("ROLLBACK TO batch")
             keys.learned.clear()
             outcomes = [_apply_alone(conn, tenant, *row, keys) for row in rows]
-        else:
-            outcomes = [None] * len(rows)
         conn.execute("RELEASE batch")
         kinds = (w.kind for w, _, _ in rows)
         if any(o is None and k != "delete" for o, k in zip(outcomes, kinds, strict=True)):
             conn.execute("INSERT OR IGNORE INTO tenants (id) VALUES (?)", (tenant,))
         return outcomes
 
-    def result_together(self) -> list[BatchOutcome]:
-        return [None] * len(self.rows)
+    def result_together(self, skipped: set[int]) -> list[BatchOutcome]:
+        """An outcome per row, given the positions in `creates` that were skipped (their id
+        exists)."""
+        outcomes: list[BatchOutcome] = [None] * len(self.rows)
+        if skipped:
+            k = 0
+            for n, (w, doc, _) in enumerate(self.rows):
+                if w.kind == "create" and w.entity is not None and doc is not None:
+                    if k in skipped:
+                        outcomes[n] = DuplicateEntity(f"entity {w.entity_id} already exists")
+                    k += 1
+        return outcomes
 
 
 def _update_row(

@@ -14,7 +14,9 @@ the COMMIT has returned: an acknowledged write is a durable write.
 An op may also carry a `run_together(connection, ops) -> results` function (one result
 per op, in order): consecutive ops of a group with the same `run_together` then run as one
 call, so that, say, 32 entity creates become one INSERT per table instead of 32 of each.
-If that call raises, the group falls back to one savepoint per op, and each op runs alone.
+If that call raises, the group falls back to one savepoint per op, and each op runs alone;
+an op that it refuses without disturbing the others (a create whose id exists) gets a
+`Refused(error)` result instead, which fails that op alone.
 An op with an `after_commit()` method has it called once its group has committed.
 
 The connection lives on the writer's thread, or (`process=True`: the store asks for it by
@@ -49,6 +51,16 @@ class Call:
 
     def __call__(self, conn: sqlite3.Connection) -> Any:
         return self.function(conn, *self.args)
+
+
+class Refused:
+    """What a `run_together` call gives for an op it refused, the rest of the call having
+    gone through (a create whose id exists): that op fails with `error`, the others stand."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 def run_ops(conn: sqlite3.Connection, ops: list[Callable[[sqlite3.Connection], Any]]) -> list[Any]:
@@ -238,7 +250,10 @@ def commit_group(
             outcomes = [_run_alone(conn, op) for op in ops]
         else:
             conn.execute("RELEASE grp")
-            outcomes = [_Outcome(True, value) for value in values]
+            outcomes = [
+                _Outcome(False, value.error) if type(value) is Refused else _Outcome(True, value)
+                for value in values
+            ]
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
         if conn.in_transaction:
