@@ -7,6 +7,11 @@ request order in memory with the pure rules of `broker.model.operations` (so sev
 with one id, as FIWARE IoT Agents send them, see each other's result), writes every final
 state at once and publishes one ChangeEvent per changed entity.
 
+Creates skip the read: the store refuses a create whose id is taken. So do the upserts of a
+tenant whose last upsert found none of its ids stored (an adapter creating its devices): the
+batch is written as creates, and only the ids the store found taken are read and their
+elements applied again, in a second round trip.
+
 Each element is all-or-nothing: an element whose rule fails leaves the entity as the elements
 before it left it, and is reported with its own ProblemDetails. When the store refuses an
 entity's final write, every element of that entity is reported failed.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from broker.errors import (
     AlreadyExists,
@@ -62,6 +68,54 @@ class BatchResult:
     created: list[str] = field(default_factory=list)
 
 
+Guess = Literal["read", "absent", "absent-retry"]
+_TENANT_HINTS = 10_000
+"""Tenants whose last upsert the service remembers (whether it found its ids absent)."""
+
+
+@dataclass(slots=True)
+class _Round:
+    """One application of a batch's elements and its write."""
+
+    elements: list[tuple[str, EntityError | None]] = field(default_factory=list)
+    """Per element in request order: its id, and its error when its own rule failed."""
+    refused: dict[str, BatchOutcome] = field(default_factory=dict)
+    """Per id whose write the store refused: why."""
+    created: list[str] = field(default_factory=list)
+
+    def taken(self) -> set[str]:
+        """The ids whose create the store refused because they exist."""
+        return {i for i, o in self.refused.items() if isinstance(o, DuplicateEntity)}
+
+    def result(
+        self, again: _Round | None = None, taken: Collection[str] = ()
+    ) -> BatchResult:
+        """The BatchOperationResult; with `again`, the elements of the `taken` ids are those
+        of `again` (the same elements, applied once more to what the store holds)."""
+        elements = self.elements
+        refused = self.refused
+        created = set(self.created)
+        if again is not None:
+            redone = iter(again.elements)
+            elements = [next(redone) if el[0] in taken else el for el in elements]
+            refused = {**{i: o for i, o in refused.items() if i not in taken}, **again.refused}
+            created.update(again.created)
+        result = BatchResult()
+        succeeded: set[str] = set()
+        for entity_id, error in elements:
+            if error is not None:
+                result.errors.append(error)
+            elif entity_id in refused:
+                result.errors.append(
+                    EntityError(entity_id, _as_problem(entity_id, refused[entity_id]))
+                )
+            elif entity_id not in succeeded:
+                succeeded.add(entity_id)
+                result.success.append(entity_id)
+        result.created = [i for i in dict.fromkeys(i for i, _ in elements) if i in created]
+        return result
+
+
 class BatchService:
     def __init__(
         self,
@@ -79,6 +133,9 @@ class BatchService:
         # EntityService's, so that a batch and a single-entity write of one entity are
         # serialised.
         self._locks = EntityLocks() if locks is None else locks
+        self._absent: dict[str, bool] = {}
+        """Per tenant: whether its last upsert found none of its ids stored (the next one
+        then writes before it reads)."""
 
     # -- the operations -----------------------------------------------------------------
 
@@ -93,7 +150,11 @@ class BatchService:
 
             return self._checked(tenant, apply, lambda old: None)
 
-        return await self._run(tenant, [(e["id"], step(e)) for e in entities], creates=True)
+        # Creates need no read: the store refuses a create whose id is taken, which is this
+        # element's error either way.
+        return await self._run(
+            tenant, [(e["id"], step(e)) for e in entities], creates=True, guess="absent"
+        )
 
     async def upsert(
         self, tenant: str, entities: Sequence[ExpandedEntity], *, replace: bool
@@ -125,7 +186,15 @@ class BatchService:
                 tenant, apply, lambda old: None if old is None or replace else written
             )
 
-        return await self._run(tenant, [(e["id"], step(e)) for e in entities], creates=True)
+        # An adapter creating its devices sends batch after batch of new ids; an IoT Agent
+        # whose devices exist sends known ones. While a tenant's upserts find nothing stored,
+        # each is first written as creates, and only the ids found taken are read and
+        # applied again: the read of ids that do not exist is skipped.
+        guess: Guess = "absent-retry" if self._absent.get(tenant, True) else "read"
+        return await self._run(
+            tenant, [(e["id"], step(e)) for e in entities], creates=True, guess=guess,
+            learn=True,
+        )
 
     async def update(
         self, tenant: str, fragments: Sequence[ExpandedFragment], *, overwrite: bool
@@ -197,53 +266,76 @@ class BatchService:
     # -- one read, one write --------------------------------------------------------------
 
     async def _run(
-        self, tenant: str, steps: Sequence[tuple[str, Step]], *, creates: bool
+        self,
+        tenant: str,
+        steps: Sequence[tuple[str, Step]],
+        *,
+        creates: bool,
+        guess: Guess = "read",
+        learn: bool = False,
     ) -> BatchResult:
-        result = BatchResult()
+        """`guess`: "read" reads every id first; "absent" writes as if none existed (the
+        store refuses a create whose id is taken): "absent-retry" then reads the refused ids
+        and applies their elements again to what it found (upsert), while with "absent" a
+        refused create is that element's error (create). `learn`: remember for the tenant
+        whether this batch found any of its ids stored."""
         if not steps:
-            return result
+            return BatchResult()
         ids = sorted({entity_id for entity_id, _ in steps})
         async with self._locked(tenant, ids):
-            before = await self.store.get_entities(tenant, ids)
-            if not before and not creates and not await self.store.tenant_exists(tenant):
-                raise NonexistentTenant(f"tenant '{tenant}' does not exist", field="NGSILD-Tenant")
-            state: dict[str, ExpandedEntity | None] = dict(before)
-            applied: list[str | None] = []  # per element: its id when its rule succeeded
-            failed: list[EntityError | None] = []
-            for entity_id, step in steps:
-                try:
-                    state[entity_id] = step(state.get(entity_id))
-                except NgsiLdError as exc:
-                    applied.append(None)
-                    failed.append(EntityError(entity_id, exc))
-                else:
-                    applied.append(entity_id)
-                    failed.append(None)
-            changed = list(dict.fromkeys(i for i in applied if i is not None))
-            writes = [w for w in (_write_of(i, before.get(i), state.get(i)) for i in changed) if w]
-            outcomes = await self.store.write_batch(tenant, writes) if writes else []
-            refused = {
-                w.entity_id: _as_problem(w.entity_id, o)
-                for w, o in zip(writes, outcomes, strict=True)
-                if o is not None
-            }
-            for w, o in zip(writes, outcomes, strict=True):
-                if o is None:
-                    self._publish(tenant, w.entity_id, before.get(w.entity_id), state[w.entity_id])
-        succeeded: set[str] = set()
-        for done, error in zip(applied, failed, strict=True):
-            if done is None:
-                assert error is not None
-                result.errors.append(error)
-            elif done in refused:
-                result.errors.append(EntityError(done, refused[done]))
-            elif done not in succeeded:
-                succeeded.add(done)
-                result.success.append(done)
-        result.created = [
-            w.entity_id for w in writes if w.kind == "create" and w.entity_id not in refused
-        ]
-        return result
+            if guess == "read":
+                before = await self.store.get_entities(tenant, ids)
+                if not before and not creates and not await self.store.tenant_exists(tenant):
+                    raise NonexistentTenant(
+                        f"tenant '{tenant}' does not exist", field="NGSILD-Tenant"
+                    )
+                if learn:
+                    self._learn(tenant, absent=not before)
+                return (await self._apply(tenant, steps, before)).result()
+            first = await self._apply(tenant, steps, {})
+            taken = first.taken() if guess == "absent-retry" else set()
+            if learn:
+                self._learn(tenant, absent=not taken)
+            if not taken:
+                return first.result()
+            found = await self.store.get_entities(tenant, sorted(taken))
+            again = await self._apply(tenant, [s for s in steps if s[0] in taken], found)
+            return first.result(again, taken)
+
+    def _learn(self, tenant: str, *, absent: bool) -> None:
+        self._absent.pop(tenant, None)  # the most recent tenant goes last
+        self._absent[tenant] = absent
+        if len(self._absent) > _TENANT_HINTS:
+            del self._absent[next(iter(self._absent))]
+
+    async def _apply(
+        self,
+        tenant: str,
+        steps: Sequence[tuple[str, Step]],
+        before: dict[str, ExpandedEntity],
+    ) -> _Round:
+        """The elements applied in request order to `before`, every final state written at
+        once, an event published for each entity written."""
+        state: dict[str, ExpandedEntity | None] = dict(before)
+        done = _Round()
+        for entity_id, step in steps:
+            try:
+                state[entity_id] = step(state.get(entity_id))
+            except NgsiLdError as exc:
+                done.elements.append((entity_id, EntityError(entity_id, exc)))
+            else:
+                done.elements.append((entity_id, None))
+        changed = dict.fromkeys(i for i, error in done.elements if error is None)
+        writes = [w for w in (_write_of(i, before.get(i), state.get(i)) for i in changed) if w]
+        outcomes = await self.store.write_batch(tenant, writes) if writes else []
+        for w, o in zip(writes, outcomes, strict=True):
+            if o is None:
+                if w.kind == "create":
+                    done.created.append(w.entity_id)
+                self._publish(tenant, w.entity_id, before.get(w.entity_id), state[w.entity_id])
+            else:
+                done.refused[w.entity_id] = o
+        return done
 
     def _publish(
         self, tenant: str, entity_id: str, old: ExpandedEntity | None, new: ExpandedEntity | None
