@@ -150,6 +150,79 @@ async def test_a_killed_writer_process_fails_writes_and_the_store_reports_itself
         await asyncio.wait_for(store.close(), 30)
 
 
+def _hold_until(conn: sqlite3.Connection, flag: str, context_id: str) -> None:
+    """A write that waits in the writer process until the file `flag` exists."""
+    deadline = time.monotonic() + 20
+    while not os.path.exists(flag) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    conn.execute(
+        "INSERT INTO contexts (id, record) VALUES (?, ?)",
+        (context_id, orjson.dumps({"id": context_id}).decode()),
+    )
+
+
+async def _until(check: Any, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_the_next_group_is_handed_over_while_the_process_runs_one(
+    tmp_path: Path,
+) -> None:
+    """The process never waits for the broker between groups: a write queued while a group
+    runs is sent at once, and its outcome comes back after that group's, in order."""
+    store = await _started(tmp_path / "agora.db")
+    flag = tmp_path / "go"
+    writer = store.writer
+    try:
+        sent = writer.groups_sent
+        first = asyncio.ensure_future(
+            writer.submit(sqlite_store.Call(_hold_until, str(flag), "first"))
+        )
+        await _until(lambda: writer.groups_sent == sent + 1)
+        second = asyncio.ensure_future(store.save_context({"id": "second"}))
+        await _until(lambda: writer.groups_sent == sent + 2)
+        third = asyncio.ensure_future(store.save_context({"id": "third"}))
+        await asyncio.sleep(0.2)
+        # Two groups at most are with the process: the third waits in the queue.
+        assert writer.groups_sent == sent + 2
+        assert not first.done() and not second.done()
+        flag.touch()
+        await asyncio.wait_for(asyncio.gather(first, second, third), 20)
+        assert [c["id"] for c in await store.load_contexts()] == ["first", "second", "third"]
+    finally:
+        flag.touch()
+        await store.close()
+
+
+async def test_a_writer_process_killed_with_two_groups_fails_both(tmp_path: Path) -> None:
+    store = await _started(tmp_path / "agora.db")
+    flag = tmp_path / "never"
+    writer = store.writer
+    try:
+        sent = writer.groups_sent
+        first = asyncio.ensure_future(
+            writer.submit(sqlite_store.Call(_hold_until, str(flag), "first"))
+        )
+        await _until(lambda: writer.groups_sent == sent + 1)
+        second = asyncio.ensure_future(store.save_context({"id": "second"}))
+        await _until(lambda: writer.groups_sent == sent + 2)
+        pid = writer.process_id
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        results = await asyncio.wait_for(
+            asyncio.gather(first, second, return_exceptions=True), 20
+        )
+        assert all(isinstance(r, StoreError) for r in results), results
+        with pytest.raises(StoreError):
+            await store.save_context({"id": "later"})
+        assert not await store.ping()
+    finally:
+        await asyncio.wait_for(store.close(), 30)
+
+
 def _with(entity: ExpandedEntity, name: str, value: Any) -> ExpandedEntity:
     return dict(entity, attrs={**entity["attrs"], EX + name: [{"type": "Property",
                                                                "value": value}]})

@@ -27,6 +27,7 @@ import pickle
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -55,9 +56,24 @@ def _mp_context() -> Any:
         return _context
 
 
+_NOT_RUNNING = "the SQLite writer process is not running"
+_EXITED = "the SQLite writer process exited; this write may or may not have been committed"
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """A group handed to the process: its size, the outcomes of the ops that could not be
+    pickled (by position), and the whole result when nothing is to be received."""
+
+    count: int
+    refused: dict[int, Any]
+    result: tuple[bool, list[Any]] | None
+
+
 class WriterProcess:
-    """One writer process: `start`, then `commit` groups of ops, then `close`. Every call
-    blocks; the writer's executor thread makes them, one at a time."""
+    """One writer process: `start`, then `commit` groups of ops (or `send` them and
+    `receive` their outcomes, in order, from two threads), then `close`. Every call
+    blocks."""
 
     def __init__(
         self,
@@ -74,6 +90,7 @@ class WriterProcess:
         self._failed = failed
         self._pipe: Connection | None = None
         self._process: Any = None
+        self._stopping = threading.Lock()
         self.alive = False
 
     @property
@@ -107,41 +124,63 @@ class WriterProcess:
     def commit(self, ops: list[Op]) -> tuple[bool, list[Any]]:
         """Run one group in the process: (whether it committed, each op's outcome). An op
         that cannot be pickled fails alone, before the group is sent."""
-        if not self.alive or self._pipe is None:
-            return False, [self._failed(StoreError("the SQLite writer process is not running"))
-                           for _ in ops]
+        return self.receive(self.send(ops))
+
+    def send(self, ops: list[Op]) -> Sent:
+        """Hand one group to the process without waiting for it to run; `receive` gives its
+        outcomes. Groups run, and their outcomes come back, in the order they were sent:
+        one thread may send the next group while another waits for the one before."""
+        refused: dict[int, Any] = {}
         try:
             data = pickle.dumps(ops, _PROTOCOL)
         except Exception:
-            return self._commit_picklable(ops)
+            sendable: list[Op] = []
+            for k, op in enumerate(ops):
+                why = _unpicklable(op)
+                if why is None:
+                    sendable.append(op)
+                else:
+                    refused[k] = self._failed(
+                        StoreError(f"a write op cannot be handed to the writer process: {why}")
+                    )
+            if not sendable:
+                return Sent(len(ops), refused, (False, []))
+            data = pickle.dumps(sendable, _PROTOCOL)
+        pipe = self._pipe
+        if not self.alive or pipe is None:
+            return Sent(len(ops), refused, self._down(len(ops) - len(refused), _NOT_RUNNING))
         try:
-            self._pipe.send_bytes(data)
-            committed, outcomes = pickle.loads(self._pipe.recv_bytes())
+            pipe.send_bytes(data)
         except (EOFError, OSError):
             self._stopped()
-            error = StoreError("the SQLite writer process exited; this write may or may not "
-                               "have been committed")
-            return False, [self._failed(error) for _ in ops]
-        return committed, outcomes
+            return Sent(len(ops), refused, self._down(len(ops) - len(refused), _EXITED))
+        return Sent(len(ops), refused, None)
 
-    def _commit_picklable(self, ops: list[Op]) -> tuple[bool, list[Any]]:
-        sendable: list[Op] = []
-        refused: dict[int, Any] = {}
-        for k, op in enumerate(ops):
-            why = _unpicklable(op)
-            if why is None:
-                sendable.append(op)
-            else:
-                refused[k] = self._failed(
-                    StoreError(f"a write op cannot be handed to the writer process: {why}")
-                )
-        committed, outcomes = self.commit(sendable) if sendable else (False, [])
+    def receive(self, sent: Sent) -> tuple[bool, list[Any]]:
+        """The outcomes of a group `send` handed over (call in the order of the sends)."""
+        result = sent.result
+        if result is None:
+            pipe = self._pipe
+            try:
+                if pipe is None:
+                    raise EOFError
+                result = pickle.loads(pipe.recv_bytes())
+            except (EOFError, OSError):
+                self._stopped()
+                result = self._down(sent.count - len(sent.refused), _EXITED)
+        if not sent.refused:
+            return result
+        committed, outcomes = result
         results = iter(outcomes)
-        return committed, [refused[k] if k in refused else next(results)
-                           for k in range(len(ops))]
+        return committed, [
+            sent.refused[k] if k in sent.refused else next(results) for k in range(sent.count)
+        ]
+
+    def _down(self, count: int, why: str) -> tuple[bool, list[Any]]:
+        return False, [self._failed(StoreError(why)) for _ in range(count)]
 
     def close(self) -> None:
-        """Let the process finish (it has no group in flight: calls are serial) and wait."""
+        """Let the process finish and wait (call it once every group sent was received)."""
         if self._pipe is not None and self.alive:
             try:
                 self._pipe.send_bytes(_STOP)
@@ -151,16 +190,18 @@ class WriterProcess:
         self._stopped()
 
     def _stopped(self) -> None:
-        self.alive = False
-        if self._pipe is not None:
-            self._pipe.close()
-            self._pipe = None
-        if self._process is not None:
-            self._process.join(30)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-            self._process = None
+        """The process is gone or going: release it (from whichever thread found out)."""
+        with self._stopping:
+            self.alive = False
+            pipe, process = self._pipe, self._process
+            self._pipe = self._process = None
+        if pipe is not None:
+            pipe.close()
+        if process is not None:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+                process.join()
 
 
 def serve(

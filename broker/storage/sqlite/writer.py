@@ -28,15 +28,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from broker.storage.base import StoreError
-from broker.storage.sqlite.process import WriterProcess
+from broker.storage.sqlite.process import Sent, WriterProcess
 
 T = TypeVar("T")
+IN_FLIGHT = 2
+"""Groups a writer process may hold at once: the one it runs and the next, already sent."""
 WriteOp = Callable[[sqlite3.Connection], T]
 
 
@@ -113,11 +115,14 @@ class GroupCommitWriter:
         self._process: WriterProcess | None = None
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._executor: ThreadPoolExecutor | None = None
+        self._receiver: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._accepting = False
         self.groups_committed = 0
         """Transactions committed so far (a test can see that writes were grouped)."""
+        self.groups_sent = 0
+        """Groups handed to the writer process so far."""
 
     async def start(self, prepare: Callable[[sqlite3.Connection], object]) -> None:
         """Open the connection on the writer thread, run `prepare` (migrations) there."""
@@ -127,6 +132,9 @@ class GroupCommitWriter:
             if self._use_process:
                 self._process = WriterProcess(self._connect, prepare, commit_group, _failure)
                 await loop.run_in_executor(self._executor, self._process.start)
+                self._receiver = ThreadPoolExecutor(
+                    1, thread_name_prefix="agora-sqlite-writer-outcomes"
+                )
             else:
                 self._conn = await loop.run_in_executor(self._executor, self._connect)
                 await loop.run_in_executor(self._executor, prepare, self._conn)
@@ -170,7 +178,10 @@ class GroupCommitWriter:
     async def _release(self) -> None:
         self._accepting = False
         executor, conn, process = self._executor, self._conn, self._process
+        receiver, self._receiver = self._receiver, None
         self._executor = self._conn = None
+        if receiver is not None:
+            receiver.shutdown(wait=False)
         if executor is None:
             return
         loop = asyncio.get_running_loop()
@@ -181,9 +192,15 @@ class GroupCommitWriter:
         executor.shutdown(wait=False)
 
     async def _drain(self) -> None:
+        """Group what is queued and commit it, a group at a time; with a writer process,
+        up to `IN_FLIGHT` groups at a time: the next group is pickled and sent while the
+        process runs the one before, so it never waits for the broker between groups."""
         loop = asyncio.get_running_loop()
+        window = asyncio.Semaphore(IN_FLIGHT if self._process is not None else 1)
+        settling: set[asyncio.Task[None]] = set()
         stopping = False
         while not stopping:
+            await window.acquire()  # so that what queues meanwhile joins the next group
             first = await self._queue.get()
             group: list[_Job] = []
             if first is None:
@@ -197,34 +214,67 @@ class GroupCommitWriter:
                 else:
                     group.append(job)
             if not group:
+                window.release()
                 continue
+            ops = [job.op for job in group]
+            outcomes: Awaitable[list[_Outcome]]
+            if self._process is None:
+                outcomes = loop.run_in_executor(self._executor, self._commit_group, ops)
+            else:
+                sent = await self._sent(loop, ops)
+                self.groups_sent += 1
+                # The receiver thread takes the groups in the order they were sent.
+                outcomes = loop.run_in_executor(self._receiver, self._received, sent)
+            task = asyncio.create_task(self._settle(group, outcomes, window))
+            settling.add(task)
+            task.add_done_callback(settling.discard)
+        while settling:
+            await asyncio.gather(*settling)
+
+    async def _sent(self, loop: asyncio.AbstractEventLoop, ops: list[WriteOp[Any]]) -> Sent:
+        assert self._process is not None
+        try:
+            return await loop.run_in_executor(self._executor, self._process.send, ops)
+        except Exception as exc:  # the thread pool itself failed: nothing was sent
+            return Sent(len(ops), {}, (False, [_failure(_broken(exc)) for _ in ops]))
+
+    async def _settle(
+        self, group: list[_Job], outcomes: Awaitable[list[_Outcome]], window: asyncio.Semaphore
+    ) -> None:
+        try:
             try:
-                outcomes = await loop.run_in_executor(
-                    self._executor, self._commit_group, [job.op for job in group]
-                )
+                done = await outcomes
             except Exception as exc:  # the thread pool itself failed: nothing committed
-                outcomes = [
-                    _Outcome(False, StoreError(f"SQLite writer failed: {exc}")) for _ in group
-                ]
-            for job, outcome in zip(group, outcomes, strict=True):
+                done = [_failure(_broken(exc)) for _ in group]
+            for job, outcome in zip(group, done, strict=True):
                 if job.future.done():
                     continue
                 if outcome.ok:
                     job.future.set_result(outcome.value)
                 else:
                     job.future.set_exception(outcome.value)
+        finally:
+            window.release()
 
     def _commit_group(self, ops: list[Callable[[sqlite3.Connection], Any]]) -> list[_Outcome]:
-        """On the executor thread: the group committed here (thread) or in the writer
-        process."""
-        if self._process is not None:
-            committed, outcomes = self._process.commit(ops)
-        else:
-            assert self._conn is not None
-            committed, outcomes = commit_group(self._conn, ops)
+        """On the executor thread: the group committed on the writer's connection."""
+        assert self._conn is not None
+        committed, outcomes = commit_group(self._conn, ops)
         if committed:
             self.groups_committed += 1
         return outcomes
+
+    def _received(self, sent: Sent) -> list[_Outcome]:
+        """On the receiver thread: a group's outcomes from the writer process."""
+        assert self._process is not None
+        committed, outcomes = self._process.receive(sent)
+        if committed:
+            self.groups_committed += 1
+        return outcomes
+
+
+def _broken(exc: Exception) -> StoreError:
+    return StoreError(f"SQLite writer failed: {exc}")
 
 
 def commit_group(
