@@ -7,10 +7,12 @@ request order in memory with the pure rules of `broker.model.operations` (so sev
 with one id, as FIWARE IoT Agents send them, see each other's result), writes every final
 state at once and publishes one ChangeEvent per changed entity.
 
-Creates skip the read: the store refuses a create whose id is taken. So do the upserts of a
-tenant whose last upsert found none of its ids stored (an adapter creating its devices): the
-batch is written as creates, and only the ids the store found taken are read and their
-elements applied again, in a second round trip.
+Creates skip the read, and so do the upserts of a tenant whose last upsert found none of its
+ids stored (an adapter creating its devices): the elements are applied as if no id existed
+and written as creates, which the store refuses for an id that is taken. Only the ids it
+refused, and the ids whose every element failed (a rule may have failed for want of the
+stored entity), are then read and their elements applied again to what was found, in a
+second round trip: the answer is the one a read first would have given.
 
 Each element is all-or-nothing: an element whose rule fails leaves the entity as the elements
 before it left it, and is reported with its own ProblemDetails. When the store refuses an
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from broker.errors import (
     AlreadyExists,
@@ -68,7 +69,6 @@ class BatchResult:
     created: list[str] = field(default_factory=list)
 
 
-Guess = Literal["read", "absent", "absent-retry"]
 _TENANT_HINTS = 10_000
 """Tenants whose last upsert the service remembers (whether it found its ids absent)."""
 
@@ -83,22 +83,32 @@ class _Round:
     """Per id whose write the store refused: why."""
     created: list[str] = field(default_factory=list)
 
-    def taken(self) -> set[str]:
-        """The ids whose create the store refused because they exist."""
-        return {i for i, o in self.refused.items() if isinstance(o, DuplicateEntity)}
+    def unsure(self) -> set[str]:
+        """After a round that assumed no id was stored: the ids whose outcome may be wrong.
+        Those the store refused as taken, and those it did not create at all for another
+        reason than a store error (every element failed, perhaps for want of the stored
+        entity)."""
+        created = set(self.created)
+        return {
+            i for i, _ in self.elements if i not in created and not self._failed_in_store(i)
+        }
+
+    def _failed_in_store(self, entity_id: str) -> bool:
+        refusal = self.refused.get(entity_id)
+        return refusal is not None and not isinstance(refusal, DuplicateEntity)
 
     def result(
-        self, again: _Round | None = None, taken: Collection[str] = ()
+        self, again: _Round | None = None, redone: Collection[str] = ()
     ) -> BatchResult:
-        """The BatchOperationResult; with `again`, the elements of the `taken` ids are those
-        of `again` (the same elements, applied once more to what the store holds)."""
+        """The BatchOperationResult; with `again`, the elements of the `redone` ids are
+        those of `again` (the same elements, applied once more to what the store holds)."""
         elements = self.elements
         refused = self.refused
         created = set(self.created)
         if again is not None:
-            redone = iter(again.elements)
-            elements = [next(redone) if el[0] in taken else el for el in elements]
-            refused = {**{i: o for i, o in refused.items() if i not in taken}, **again.refused}
+            replacing = iter(again.elements)
+            elements = [next(replacing) if el[0] in redone else el for el in elements]
+            refused = {**{i: o for i, o in refused.items() if i not in redone}, **again.refused}
             created.update(again.created)
         result = BatchResult()
         succeeded: set[str] = set()
@@ -150,10 +160,9 @@ class BatchService:
 
             return self._checked(tenant, apply, lambda old: None)
 
-        # Creates need no read: the store refuses a create whose id is taken, which is this
-        # element's error either way.
+        # Creates need no read: most ids are new, and the store refuses one that is taken.
         return await self._run(
-            tenant, [(e["id"], step(e)) for e in entities], creates=True, guess="absent"
+            tenant, [(e["id"], step(e)) for e in entities], creates=True, guess_absent=True
         )
 
     async def upsert(
@@ -190,10 +199,9 @@ class BatchService:
         # whose devices exist sends known ones. While a tenant's upserts find nothing stored,
         # each is first written as creates, and only the ids found taken are read and
         # applied again: the read of ids that do not exist is skipped.
-        guess: Guess = "absent-retry" if self._absent.get(tenant, True) else "read"
         return await self._run(
-            tenant, [(e["id"], step(e)) for e in entities], creates=True, guess=guess,
-            learn=True,
+            tenant, [(e["id"], step(e)) for e in entities], creates=True,
+            guess_absent=self._absent.get(tenant, True), learn=True,
         )
 
     async def update(
@@ -271,19 +279,18 @@ class BatchService:
         steps: Sequence[tuple[str, Step]],
         *,
         creates: bool,
-        guess: Guess = "read",
+        guess_absent: bool = False,
         learn: bool = False,
     ) -> BatchResult:
-        """`guess`: "read" reads every id first; "absent" writes as if none existed (the
-        store refuses a create whose id is taken): "absent-retry" then reads the refused ids
-        and applies their elements again to what it found (upsert), while with "absent" a
-        refused create is that element's error (create). `learn`: remember for the tenant
-        whether this batch found any of its ids stored."""
+        """`guess_absent`: apply and write as if no id were stored, then read and apply
+        again the ids whose outcome that may have got wrong (see the module docstring);
+        else read every id first. `learn`: remember for the tenant whether this batch found
+        any of its ids stored."""
         if not steps:
             return BatchResult()
         ids = sorted({entity_id for entity_id, _ in steps})
         async with self._locked(tenant, ids):
-            if guess == "read":
+            if not guess_absent:
                 before = await self.store.get_entities(tenant, ids)
                 if not before and not creates and not await self.store.tenant_exists(tenant):
                     raise NonexistentTenant(
@@ -293,14 +300,14 @@ class BatchService:
                     self._learn(tenant, absent=not before)
                 return (await self._apply(tenant, steps, before)).result()
             first = await self._apply(tenant, steps, {})
-            taken = first.taken() if guess == "absent-retry" else set()
+            unsure = first.unsure()
+            found = await self.store.get_entities(tenant, sorted(unsure)) if unsure else {}
             if learn:
-                self._learn(tenant, absent=not taken)
-            if not taken:
+                self._learn(tenant, absent=not found)
+            if not unsure:
                 return first.result()
-            found = await self.store.get_entities(tenant, sorted(taken))
-            again = await self._apply(tenant, [s for s in steps if s[0] in taken], found)
-            return first.result(again, taken)
+            again = await self._apply(tenant, [s for s in steps if s[0] in unsure], found)
+            return first.result(again, unsure)
 
     def _learn(self, tenant: str, *, absent: bool) -> None:
         self._absent.pop(tenant, None)  # the most recent tenant goes last

@@ -317,3 +317,22 @@ async def test_an_empty_batch_touches_no_store(setup: Setup) -> None:
         0,
         0,
     )
+
+
+async def test_a_rule_that_fails_for_want_of_the_stored_entity_is_applied_to_it(
+    setup: Setup,
+) -> None:
+    """Applied as if absent, an element can fail otherwise than it fails on the stored
+    entity: an id none of whose elements went through is read, and they are applied again."""
+    batch = BatchService(setup.store, setup.batch.bus, setup.entities.locks, max_attributes=2)
+    await setup.entities.create(DEFAULT_TENANT, entity("urn:ngsi-ld:V:old", speed=1))
+    reads = setup.store.reads
+    result = await batch.create(
+        DEFAULT_TENANT, [entity("urn:ngsi-ld:V:old", a=1, b=2, c=3), entity("urn:ngsi-ld:V:n")]
+    )
+    # As a read first answers: the id exists, whatever else is wrong with the element.
+    assert [(e.entity_id, type(e.error)) for e in result.errors] == [
+        ("urn:ngsi-ld:V:old", AlreadyExists)
+    ]
+    assert result.created == ["urn:ngsi-ld:V:n"]
+    assert setup.store.reads == reads + 1
