@@ -32,16 +32,21 @@ def _table(width: int) -> sqlite3.Connection:
     width=st.integers(min_value=1, max_value=7),
     count=st.integers(min_value=0, max_value=700),
     values=st.lists(VALUES, min_size=1, max_size=30),
+    flat=st.booleans(),
 )
 def test_every_row_lands_in_order_with_its_values(
-    width: int, count: int, values: list[Any]
+    width: int, count: int, values: list[Any], flat: bool
 ) -> None:
+    """Given as rows (`insert_rows`) or as one flat list of values (`insert_flat`)."""
     conn = _table(width)
     rows = [
         tuple(values[(r * width + c) % len(values)] for c in range(width)) for r in range(count)
     ]
     columns = ", ".join(f"c{i}" for i in range(width))
-    bulk.insert_rows(conn, f"INSERT INTO t ({columns})", width, rows)
+    if flat:
+        bulk.insert_flat(conn, f"INSERT INTO t ({columns})", width, [v for r in rows for v in r])
+    else:
+        bulk.insert_rows(conn, f"INSERT INTO t ({columns})", width, rows)
     stored = conn.execute(f"SELECT {columns} FROM t ORDER BY n").fetchall()
     assert stored == rows
     # Same types as one INSERT per row would store (an integer stays an integer).
@@ -70,6 +75,10 @@ def test_chunks_respect_the_parameter_limit(monkeypatch: pytest.MonkeyPatch) -> 
     assert sum(seen) == 7000
     assert len(seen) <= 8 + 7  # 7 chunks of 128, then 104 = 64 + 32 + 8
     assert conn.execute("SELECT count(*) FROM t").fetchone() == (1000,)
+    seen.clear()
+    bulk.insert_flat(Recording(), head, 7, [v + 1000 for r in rows for v in r])  # type: ignore[arg-type]
+    assert max(seen) <= 999 and sum(seen) == 7000 and len(seen) <= 8 + 7
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (2000,)
 
 
 def test_a_refused_row_fails_its_statement() -> None:

@@ -47,6 +47,16 @@ def insert_rows(
         )
 
 
+def insert_flat(conn: sqlite3.Connection, head: str, width: int, values: list[Any]) -> None:
+    """`insert_rows` for rows given as one flat list of values, `width` per row."""
+    rows = len(values) // width
+    start = 0
+    for size in _sizes(rows, _largest_chunk(width)):
+        end = start + size * width
+        conn.execute(_statement(head, width, size), values[start:end])
+        start = end
+
+
 def update_rows(
     conn: sqlite3.Connection,
     table: str,
@@ -89,11 +99,19 @@ def delete_pairs(
 
 
 def _chunks(rows: Sequence[Any], largest: int) -> Iterator[tuple[int, Sequence[Any]]]:
-    start, total = 0, len(rows)
-    while start < total:
-        size = min(largest, 1 << ((total - start).bit_length() - 1))
+    start = 0
+    for size in _sizes(len(rows), largest):
         yield size, rows[start : start + size]
         start += size
+
+
+def _sizes(total: int, largest: int) -> Iterator[int]:
+    """The chunk sizes `total` rows go in: powers of two, largest first, none over
+    `largest`."""
+    while total > 0:
+        size = min(largest, 1 << (total.bit_length() - 1))
+        yield size
+        total -= size
 
 
 def _largest_chunk(width: int) -> int:

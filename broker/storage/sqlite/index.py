@@ -55,7 +55,7 @@ from typing import Any
 
 from broker.model.geojson import GEOMETRY_TYPES, plain_position
 from broker.storage.geobox import WORLD, Box, geometry_box
-from broker.storage.sqlite.bulk import delete_pairs, insert_rows
+from broker.storage.sqlite.bulk import delete_pairs, insert_flat, insert_rows
 from broker.storage.sqlite.cells import cell
 from broker.types import ExpandedEntity, Instance
 
@@ -195,18 +195,32 @@ def index_new_rows(
     """`index_new` for many fresh rows, in one statement per table: a batch of creates
     crosses from Python into SQLite a handful of times, not a few times per entity.
     `attributes` / `geometry` False leave out the attr_values / geometry rows (schema
-    migrations that fill one kind of table)."""
-    values: list[tuple[int, ValueRow]] = []
+    migrations that fill one kind of table).
+
+    The attr_values parameters are built flat in one pass (a batch's rows are most of the
+    writer's Python), each name's key looked up once per call."""
+    values: list[Any] = []
     shapes: list[tuple[int, str, GeoRow]] = []
+    aids: dict[str, int] = {}
+    known = ids.known
     for eid, entity in entities:
-        values.extend((eid, row) for row in value_rows(entity))
+        for attr, seq, dataset, atype, kind, val in value_rows(entity):
+            aid = aids.get(attr)
+            if aid is None:
+                aid = known.get((tenant, attr))
+                if aid is None:
+                    aid = ids.resolve(conn, tenant, (attr,), learned)[attr]
+                aids[attr] = aid
+            values += (eid, aid, seq, dataset, atype, kind, val)
         if geometry:
-            shapes.extend((eid, entity["id"], row) for row in geo_rows(entity))
+            entity_id = entity["id"]
+            shapes.extend((eid, entity_id, row) for row in geo_rows(entity))
     if not values:
         return
-    aids = ids.resolve(conn, tenant, {row[0] for _, row in values}, learned)
     if attributes:
-        _insert_values(conn, aids, values)
+        insert_flat(
+            conn, "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)", 7, values
+        )
     _insert_geometry(conn, aids, shapes)
 
 
