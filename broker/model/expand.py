@@ -40,7 +40,7 @@ from typing import Any
 
 from broker.errors import BadRequestData
 from broker.jsonld import TermMap
-from broker.model.geojson import geometry_error, looks_like_geometry
+from broker.model.geojson import geometry_error, looks_like_geometry, plain_position
 from broker.model.null import NGSI_LD_NULL, deletion_instance, is_deletion, is_null_value
 from broker.model.validate import (
     NGSI_LD_CORE,
@@ -427,7 +427,7 @@ class _Expander:
 
     def _instance_object(self, obj: dict[str, Any], path: tuple[str, ...], iri: str) -> Instance:
         kind = obj.get("type")
-        if kind == "Property" or kind == "Relationship":
+        if kind == "Property" or kind == "Relationship" or kind == "GeoProperty":
             simple = self._simple(obj, kind, path, iri)
             if simple is not None:
                 return simple
@@ -495,10 +495,24 @@ class _Expander:
         self, obj: dict[str, Any], kind: str, path: tuple[str, ...], iri: str
     ) -> Instance | None:
         """What sensors send most, without the general walk below: a Property whose value is
-        a string, number or boolean, or a Relationship to one URI, with at most `unitCode`
-        (Property) and `observedAt` beside it. The same instance as the general path makes;
-        None for anything else (which the general path then expands or refuses)."""
-        if kind == "Property":
+        a string, number or boolean, a Relationship to one URI, or a GeoProperty whose value
+        is a Point of two floats in range, with at most `unitCode` (Property) and
+        `observedAt` beside it. The same instance as the general path makes; None for
+        anything else (which the general path then expands or refuses)."""
+        if kind == "GeoProperty":
+            value = obj.get("value")
+            if (
+                type(value) is not dict
+                or len(value) != 2
+                or value.get("type") != "Point"
+                or plain_position(value.get("coordinates")) is None
+            ):
+                return None
+            inst: Instance = {"type": kind, "value": value}
+            member = "value"
+        elif iri in CORE_GEO_PROPERTIES:  # their value must be a geometry
+            return None
+        elif kind == "Property":
             value = obj.get("value", _ABSENT)
             cls = type(value)
             if cls is str:
@@ -506,7 +520,7 @@ class _Expander:
                     return None
             elif cls is not int and cls is not float and cls is not bool:
                 return None
-            inst: Instance = {"type": kind, "value": value}
+            inst = {"type": kind, "value": value}
             member = "value"
         else:
             target = obj.get("object")
@@ -514,8 +528,6 @@ class _Expander:
                 return None
             inst = {"type": kind, "object": target}
             member = "object"
-        if iri in CORE_GEO_PROPERTIES:
-            return None
         if len(obj) > 2:
             observed: str | None = None
             for key, val in obj.items():

@@ -27,6 +27,24 @@ MEMBER_VALUES = st.one_of(
     st.just({"type": "Point", "coordinates": [1.0, 2.0]}),
     st.just({"a": NGSI_LD_NULL}),
 )
+COORDINATES = st.one_of(
+    st.floats(-200, 200), st.integers(-200, 200), st.just(float("nan")), st.just("1.0")
+)
+POINTS = st.one_of(
+    # Mostly the plain Point, often something near it: ints, three or one coordinates, out
+    # of range, a bbox, another geometry type, a member more.
+    st.tuples(st.floats(-180, 180), st.floats(-90, 90)).map(
+        lambda p: {"type": "Point", "coordinates": [p[0], p[1]]}
+    ),
+    st.lists(COORDINATES, min_size=1, max_size=3).map(
+        lambda c: {"type": "Point", "coordinates": c}
+    ),
+    st.just({"type": "Point", "coordinates": [1.0, 2.0], "bbox": [1.0, 2.0, 1.0, 2.0]}),
+    st.just({"coordinates": [1.0, 2.0], "type": "Point"}),
+    st.just({"type": "MultiPoint", "coordinates": [[1.0, 2.0]]}),
+    st.just({"type": "Point", "coordinates": [1.0, 2.0], "crs": "x"}),
+    st.just({"type": "Point"}),
+)
 KEYS = st.sampled_from(
     ["value", "object", "unitCode", "observedAt", "datasetId", "objectType", "lang",
      "createdAt", "speed", "@context", "valueList"]
@@ -35,11 +53,15 @@ KEYS = st.sampled_from(
 
 @st.composite
 def attribute_objects(draw: st.DrawFn) -> dict[str, Any]:
-    obj: dict[str, Any] = {"type": draw(st.sampled_from(["Property", "Relationship"]))}
-    main = "value" if obj["type"] == "Property" else "object"
+    obj: dict[str, Any] = {
+        "type": draw(st.sampled_from(["Property", "Relationship", "GeoProperty"]))
+    }
+    main = "object" if obj["type"] == "Relationship" else "value"
     usual = st.one_of(st.integers(-5, 5), st.just(2.5), st.just("free"), st.booleans())
     if obj["type"] == "Relationship":
         usual = st.just("urn:ngsi-ld:V:1")
+    elif obj["type"] == "GeoProperty":
+        usual = POINTS
     if draw(st.integers(0, 9)):  # mostly a value the short path takes, often something else
         obj[main] = draw(st.one_of(usual, MEMBER_VALUES))
     for key in draw(st.lists(KEYS, max_size=2, unique=True)):
@@ -90,6 +112,8 @@ def test_the_short_path_takes_what_sensors_send() -> None:
          "observedAt": "2026-12-03T09:59:58Z"},
         {"type": "Property", "value": "free"},
         {"type": "Relationship", "object": "urn:ngsi-ld:Device:d1"},
+        {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [-3.7, 40.4]},
+         "observedAt": "2026-12-03T09:59:58Z"},
     ):
         made = expander._simple(obj, obj["type"], ("a",), "https://example.org/a")
         assert made is not None and made["createdAt"] == NOW
