@@ -34,7 +34,7 @@ from broker.api.state import STATE, AppState
 from broker.errors import BadRequestData, NgsiLdError
 from broker.jsonld import TermMap
 from broker.model import validate
-from broker.model.expand import ExpandedFragment, expand_entity, expand_fragment
+from broker.model.expand import ExpandedFragment, entity_expander, expand_fragment
 from broker.services.batch import BatchResult, BatchService, EntityError
 from broker.services.entities import utc_now
 from broker.types import ExpandedEntity
@@ -166,10 +166,16 @@ def _id_for_report(item: Any) -> str:
 
 
 def _entity(batch: _Batch, now: str) -> Callable[[dict[str, Any], TermMap], ExpandedEntity]:
+    expanders: dict[int, tuple[TermMap, Callable[[Any], ExpandedEntity]]] = {}
+
     def parse(item: dict[str, Any], terms: TermMap) -> ExpandedEntity:
-        return expand_entity(
-            item, terms, now=now, max_attributes=batch.state.settings.max_attributes
-        )
+        # One expander per context of the batch (each element may bring its own).
+        found = expanders.get(id(terms))
+        if found is None or found[0] is not terms:
+            found = expanders[id(terms)] = (terms, entity_expander(
+                terms, now=now, max_attributes=batch.state.settings.max_attributes
+            ))
+        return found[1](item)
 
     return parse
 

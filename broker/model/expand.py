@@ -35,6 +35,7 @@ BadRequestData (clause 5.5.4).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +112,7 @@ _UNITLESS = frozenset(
 )
 _RELATIONSHIPS = frozenset({"Relationship", "ListRelationship"})
 _ABSENT = object()
+_OBJECTS_KEPT = 1000
 _SKIPPED_IN_ATTRIBUTE = SYSTEM_MEMBERS | {"type", "lang"}
 """Members of an attribute object that are neither copied nor sub-attributes: the kind, the
 system timestamps (the broker sets them) and a request's `lang`."""
@@ -137,9 +139,27 @@ def expand_entity(
     payload: Any, terms: TermMap, *, now: str, key_values: bool = False, max_attributes: int = 1000
 ) -> ExpandedEntity:
     """A whole entity (POST /entities, PUT /entities/{id}): needs `id` (a URI) and `type`."""
+    expander = _Expander(terms, now, allow_null=False, key_values=key_values)
+    return _entity(expander, payload, max_attributes)
+
+
+def entity_expander(
+    terms: TermMap, *, now: str, key_values: bool = False, max_attributes: int = 1000
+) -> Callable[[Any], ExpandedEntity]:
+    """`expand_entity` for many entities with one context and timestamp (a batch): the
+    attribute names' IRIs are looked up once for all of them."""
+    expander = _Expander(terms, now, allow_null=False, key_values=key_values)
+
+    def expand(payload: Any) -> ExpandedEntity:
+        return _entity(expander, payload, max_attributes)
+
+    return expand
+
+
+def _entity(expander: _Expander, payload: Any, max_attributes: int) -> ExpandedEntity:
     if not isinstance(payload, dict):
         raise BadRequestData("the entity must be a JSON object")
-    expander = _Expander(terms, now, allow_null=False, key_values=key_values)
+    now = expander.now
     entity_id = _entity_id(payload, required=True)
     types = expander.types(payload, required=True)
     scope = _scope(payload, allow_null=False)
@@ -291,7 +311,10 @@ def _field(path: tuple[str, ...], member: str | None = None) -> str:
 class _Expander:
     """One payload's expansion: the term map, the timestamp and the null policy."""
 
-    __slots__ = ("allow_null", "existing", "key_values", "lang", "now", "terms")
+    __slots__ = (
+        "allow_null", "existing", "iris", "key_values", "lang", "now", "objects", "terms",
+        "type_iris",
+    )
 
     def __init__(
         self,
@@ -309,6 +332,12 @@ class _Expander:
         self.key_values = key_values
         self.existing = existing
         self.lang = lang
+        self.iris: dict[str, str] = {}
+        """Top-level attribute names already expanded (and found valid) by this expander."""
+        self.type_iris: dict[str, str] = {}
+        """Entity type names likewise."""
+        self.objects: set[str] = set()
+        """Relationship objects already found to be URIs."""
 
     def _bad(self, path: tuple[str, ...], message: str, member: str | None = None) -> Exception:
         return BadRequestData(f"{_where(path)}: {message}", field=_field(path, member))
@@ -325,26 +354,42 @@ class _Expander:
         if not items:
             raise BadRequestData("'type' must not be an empty array", field="type")
         out: dict[str, None] = {}
+        known = self.type_iris
         for item in items:
-            if not isinstance(item, str) or not is_valid_name(item):
-                raise BadRequestData(f"'type' has an invalid entity type name {item!r}",
-                                     field="type")
-            out[self.terms.expand_term(item)] = None
+            iri = known.get(item) if type(item) is str else None
+            if iri is None:
+                if not isinstance(item, str) or not is_valid_name(item):
+                    raise BadRequestData(f"'type' has an invalid entity type name {item!r}",
+                                         field="type")
+                iri = known[item] = self.terms.expand_term(item)
+            out[iri] = None
         return list(out)
 
     def attrs(self, payload: dict[str, Any], max_attributes: int) -> ExpandedAttrs:
-        names = [
-            k for k in payload if k not in ENTITY_MEMBERS and k not in ENTITY_SYSTEM_MEMBERS
-        ]
-        if len(names) > max_attributes:
-            raise BadRequestData(
-                f"the entity has {len(names)} attributes; at most {max_attributes} are allowed"
+        if len(payload) > max_attributes:
+            count = sum(
+                1 for k in payload if k not in ENTITY_MEMBERS and k not in ENTITY_SYSTEM_MEMBERS
             )
+            if count > max_attributes:
+                raise BadRequestData(
+                    f"the entity has {count} attributes; at most {max_attributes} are allowed"
+                )
         attrs: ExpandedAttrs = {}
-        for name in names:
+        iris = self.iris
+        plain = not self.key_values
+        for name, body in payload.items():
+            if name in ENTITY_MEMBERS or name in ENTITY_SYSTEM_MEMBERS:
+                continue
             path = (name,)
-            iri = _attribute_iri(name, self.terms, path)
-            instances = self.attribute(payload[name], path, iri)
+            iri = iris.get(name)
+            if iri is None:
+                iri = iris[name] = _attribute_iri(name, self.terms, path)
+            simple = None
+            if plain and type(body) is dict:  # the usual normalized attribute, straight away
+                kind = body.get("type")
+                if kind == "Property" or kind == "Relationship" or kind == "GeoProperty":
+                    simple = self._simple(body, kind, path, iri)
+            instances = self.attribute(body, path, iri) if simple is None else [simple]
             if iri in attrs:  # two spellings (term and IRI) of one attribute
                 instances = attrs[iri] + instances
                 self._check_instances(instances, path)
@@ -524,8 +569,13 @@ class _Expander:
             member = "value"
         else:
             target = obj.get("object")
-            if type(target) is not str or target == NGSI_LD_NULL or not is_uri(target):
+            if type(target) is not str or target == NGSI_LD_NULL:
                 return None
+            if target not in self.objects:  # sensors of a site point at the same few
+                if not is_uri(target):
+                    return None
+                if len(self.objects) < _OBJECTS_KEPT:
+                    self.objects.add(target)
             inst = {"type": kind, "object": target}
             member = "object"
         if len(obj) > 2:
@@ -546,7 +596,8 @@ class _Expander:
             # member beside it, the general path decides which error comes first.
             if observed is not None:
                 inst["observedAt"] = self._observed_at(observed, path)
-        return self._stamp(inst)
+        inst["createdAt"] = inst["modifiedAt"] = self.now
+        return inst
 
     # -- members ---------------------------------------------------------------------------
 
