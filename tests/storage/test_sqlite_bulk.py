@@ -55,6 +55,30 @@ def test_every_row_lands_in_order_with_its_values(
     ]
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    width=st.integers(min_value=1, max_value=7),
+    count=st.integers(min_value=0, max_value=300),
+    values=st.lists(VALUES, min_size=1, max_size=30),
+)
+def test_nulls_bound_as_no_value_land_as_null(width: int, count: int, values: list[Any]) -> None:
+    """With every column wrapped in nullif(?, X''), bulk.nullable(None) lands as NULL and
+    every other value (the empty string, zero) as itself."""
+    conn = _table(width)
+    rows = [
+        tuple(values[(r * width + c) % len(values)] for c in range(width)) for r in range(count)
+    ]
+    columns = ", ".join(f"c{i}" for i in range(width))
+    one = "(" + ", ".join(["nullif(?, X'')"] * width) + ")"
+    flat = [bulk.nullable(v) for r in rows for v in r]
+    bulk.insert_flat(conn, f"INSERT INTO t ({columns})", width, flat, one)
+    stored = conn.execute(f"SELECT {columns} FROM t ORDER BY n").fetchall()
+    assert stored == rows
+    assert [tuple(type(v) for v in row) for row in stored] == [
+        tuple(type(v) for v in row) for row in rows
+    ]
+
+
 def test_chunks_respect_the_parameter_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """With SQLite's old limit of 999 parameters a 7-column chunk holds at most 128 rows, and a
     statement over the limit would fail: 1,000 rows still all land."""

@@ -47,13 +47,28 @@ def insert_rows(
         )
 
 
-def insert_flat(conn: sqlite3.Connection, head: str, width: int, values: list[Any]) -> None:
-    """`insert_rows` for rows given as one flat list of values, `width` per row."""
+NO_VALUE = bytearray()
+"""What `insert_flat` binds for SQL NULL in a column its `row` wraps in `nullif(?, X'')`.
+Python's sqlite3 binds None through its adaptation protocol (a registry look-up and two
+failed attribute look-ups per parameter), which doubled the cost of an attr_values row with
+two of them; a bytearray is bound directly, and no stored value is ever a blob."""
+
+
+def nullable(value: Any) -> Any:
+    """A value for a `nullif(?, X'')` column: NO_VALUE for None."""
+    return NO_VALUE if value is None else value
+
+
+def insert_flat(
+    conn: sqlite3.Connection, head: str, width: int, values: list[Any], row: str = ""
+) -> None:
+    """`insert_rows` for rows given as one flat list of values, `width` per row; `row` is
+    the SQL of one row when it is not `(?, ?, ...)`, such as `(?, nullif(?, X''))`."""
     rows = len(values) // width
     start = 0
     for size in _sizes(rows, _largest_chunk(width)):
         end = start + size * width
-        conn.execute(_statement(head, width, size), values[start:end])
+        conn.execute(_statement(head, width, size, "", row), values[start:end])
         start = end
 
 
@@ -125,6 +140,6 @@ def _or_statement(table: str, term: str, terms: int) -> str:
 
 
 @lru_cache(maxsize=256)
-def _statement(head: str, width: int, rows: int, tail: str = "") -> str:
-    one = "(" + ", ".join("?" * width) + ")"
+def _statement(head: str, width: int, rows: int, tail: str = "", row: str = "") -> str:
+    one = row or "(" + ", ".join("?" * width) + ")"
     return f"{head} VALUES " + ", ".join([one] * rows) + tail

@@ -55,7 +55,7 @@ from typing import Any
 
 from broker.model.geojson import GEOMETRY_TYPES, plain_position
 from broker.storage.geobox import WORLD, Box, geometry_box
-from broker.storage.sqlite.bulk import delete_pairs, insert_flat, insert_rows
+from broker.storage.sqlite.bulk import NO_VALUE, delete_pairs, insert_flat, insert_rows, nullable
 from broker.storage.sqlite.cells import cell
 from broker.types import ExpandedEntity, Instance
 
@@ -211,16 +211,20 @@ def index_new_rows(
                 if aid is None:
                     aid = ids.resolve(conn, tenant, (attr,), learned)[attr]
                 aids[attr] = aid
-            values += (eid, aid, seq, dataset, atype, kind, val)
+            values += (
+                eid, aid, seq,
+                NO_VALUE if dataset is None else dataset,
+                NO_VALUE if atype is None else atype,
+                kind,
+                NO_VALUE if val is None else val,
+            )
         if geometry:
             entity_id = entity["id"]
             shapes.extend((eid, entity_id, row) for row in geo_rows(entity))
     if not values:
         return
     if attributes:
-        insert_flat(
-            conn, "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)", 7, values
-        )
+        insert_flat(conn, _VALUES_HEAD, 7, values, _VALUES_ROW)
     _insert_geometry(conn, aids, shapes)
 
 
@@ -303,19 +307,19 @@ def _by_attr(rows: Iterable[Any], position: int) -> dict[str, list[Any]]:
     return grouped
 
 
+_VALUES_HEAD = "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)"
+_VALUES_ROW = "(?, ?, ?, nullif(?, X''), nullif(?, X''), ?, nullif(?, X''))"
+"""An attr_values row; its nullable columns are bound as bulk.NO_VALUE for NULL."""
+
+
 def _insert_values(
     conn: sqlite3.Connection, aids: dict[str, int], rows: list[tuple[int, ValueRow]]
 ) -> None:
     """The attr_values rows of (eid, row) pairs, attribute IRIs replaced by their keys."""
-    insert_rows(
-        conn,
-        "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)",
-        7,
-        [
-            (eid, aids[attr], seq, dataset, atype, kind, val)
-            for eid, (attr, seq, dataset, atype, kind, val) in rows
-        ],
-    )
+    values: list[Any] = []
+    for eid, (attr, seq, dataset, atype, kind, val) in rows:
+        values += (eid, aids[attr], seq, nullable(dataset), nullable(atype), kind, nullable(val))
+    insert_flat(conn, _VALUES_HEAD, 7, values, _VALUES_ROW)
 
 
 def _insert_geometry(
