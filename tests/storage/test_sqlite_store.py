@@ -202,11 +202,9 @@ async def test_reads_fail_with_store_error_once_closed(tmp_path: Path) -> None:
     assert await store.ping() is False
 
 
-async def test_creates_queued_together_are_inserted_with_one_statement_per_table(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Creates that queue while the writer is busy go in together (a few `_insert_rows`
-    calls, not one per entity), land in the right tenants, and are queryable."""
+def _counting_inserts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of creates of each `_insert_rows` call from now on (seen by a writer
+    thread only, not by a writer process)."""
     calls: list[int] = []
     real = sqlite_store._insert_rows
 
@@ -217,7 +215,15 @@ async def test_creates_queued_together_are_inserted_with_one_statement_per_table
         return real(conn, tenant, creates, keys)
 
     monkeypatch.setattr(sqlite_store, "_insert_rows", counting)
-    # The patch is seen by the writer thread only, not by a writer process.
+    return calls
+
+
+async def test_creates_queued_together_are_inserted_with_one_statement_per_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creates that queue while the writer is busy go in together (a few `_insert_rows`
+    calls, not one per entity), land in the right tenants, and are queryable."""
+    calls = _counting_inserts(monkeypatch)
     store = await _started(str(tmp_path / "agora.db"), sqlite_writer="thread")
     try:
         await asyncio.gather(
@@ -268,16 +274,7 @@ async def test_a_taken_id_among_creates_queued_together_does_not_redo_the_others
     """A create whose id exists is skipped by the group's one INSERT and reported alone:
     the rest of the group (single creates and create-only batches) is inserted once, not
     rolled back and inserted again entity by entity."""
-    inserted: list[int] = []
-    real = sqlite_store._insert_rows
-
-    def counting(
-        conn: sqlite3.Connection, tenant: str, creates: list[Any], keys: Any
-    ) -> set[int]:
-        inserted.append(len(creates))
-        return real(conn, tenant, creates, keys)
-
-    monkeypatch.setattr(sqlite_store, "_insert_rows", counting)
+    inserted = _counting_inserts(monkeypatch)
     store = await _started(str(tmp_path / "agora.db"), sqlite_writer="thread")
     try:
         await store.create_entity("t", simple_entity("urn:x:old", speed=0))

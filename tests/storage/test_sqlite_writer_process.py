@@ -168,6 +168,22 @@ async def _until(check: Any, seconds: float = 10) -> None:
         await asyncio.sleep(0.01)
 
 
+async def _two_groups_sent(
+    store: SqliteStore, flag: Path
+) -> tuple[asyncio.Future[Any], asyncio.Future[Any]]:
+    """A write that waits in the process until `flag` exists, then a second one; returned
+    once both groups have been handed to the process."""
+    writer = store.writer
+    sent = writer.groups_sent
+    first = asyncio.ensure_future(
+        writer.submit(sqlite_store.Call(_hold_until, str(flag), "first"))
+    )
+    await _until(lambda: writer.groups_sent == sent + 1)
+    second = asyncio.ensure_future(store.save_context({"id": "second"}))
+    await _until(lambda: writer.groups_sent == sent + 2)
+    return first, second
+
+
 async def test_the_next_group_is_handed_over_while_the_process_runs_one(
     tmp_path: Path,
 ) -> None:
@@ -177,17 +193,12 @@ async def test_the_next_group_is_handed_over_while_the_process_runs_one(
     flag = tmp_path / "go"
     writer = store.writer
     try:
+        first, second = await _two_groups_sent(store, flag)
         sent = writer.groups_sent
-        first = asyncio.ensure_future(
-            writer.submit(sqlite_store.Call(_hold_until, str(flag), "first"))
-        )
-        await _until(lambda: writer.groups_sent == sent + 1)
-        second = asyncio.ensure_future(store.save_context({"id": "second"}))
-        await _until(lambda: writer.groups_sent == sent + 2)
         third = asyncio.ensure_future(store.save_context({"id": "third"}))
         await asyncio.sleep(0.2)
         # Two groups at most are with the process: the third waits in the queue.
-        assert writer.groups_sent == sent + 2
+        assert writer.groups_sent == sent
         assert not first.done() and not second.done()
         flag.touch()
         await asyncio.wait_for(asyncio.gather(first, second, third), 20)
@@ -199,17 +210,9 @@ async def test_the_next_group_is_handed_over_while_the_process_runs_one(
 
 async def test_a_writer_process_killed_with_two_groups_fails_both(tmp_path: Path) -> None:
     store = await _started(tmp_path / "agora.db")
-    flag = tmp_path / "never"
-    writer = store.writer
     try:
-        sent = writer.groups_sent
-        first = asyncio.ensure_future(
-            writer.submit(sqlite_store.Call(_hold_until, str(flag), "first"))
-        )
-        await _until(lambda: writer.groups_sent == sent + 1)
-        second = asyncio.ensure_future(store.save_context({"id": "second"}))
-        await _until(lambda: writer.groups_sent == sent + 2)
-        pid = writer.process_id
+        first, second = await _two_groups_sent(store, tmp_path / "never")
+        pid = store.writer.process_id
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
         results = await asyncio.wait_for(
