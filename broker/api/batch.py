@@ -34,7 +34,7 @@ from broker.api.state import STATE, AppState
 from broker.errors import BadRequestData, NgsiLdError
 from broker.jsonld import TermMap
 from broker.model import validate
-from broker.model.expand import ExpandedFragment, entity_expander, expand_fragment
+from broker.model.expand import ExpandedFragment, entity_expander, fragment_expander
 from broker.services.batch import BatchResult, BatchService, EntityError
 from broker.services.entities import utc_now
 from broker.types import ExpandedEntity
@@ -165,32 +165,39 @@ def _id_for_report(item: Any) -> str:
     return ""
 
 
-def _entity(batch: _Batch, now: str) -> Callable[[dict[str, Any], TermMap], ExpandedEntity]:
-    expanders: dict[int, tuple[TermMap, Callable[[Any], ExpandedEntity]]] = {}
+def _per_context(
+    make: Callable[[TermMap], Callable[[Any], T]],
+) -> Callable[[dict[str, Any], TermMap], T]:
+    """Each element through the expander `make` gives for its context: one expander per
+    context of the batch (an ld+json element may bring its own), not one per element."""
+    expanders: dict[int, tuple[TermMap, Callable[[Any], T]]] = {}
 
-    def parse(item: dict[str, Any], terms: TermMap) -> ExpandedEntity:
-        # One expander per context of the batch (each element may bring its own).
+    def parse(item: dict[str, Any], terms: TermMap) -> T:
         found = expanders.get(id(terms))
         if found is None or found[0] is not terms:
-            found = expanders[id(terms)] = (terms, entity_expander(
-                terms, now=now, max_attributes=batch.state.settings.max_attributes
-            ))
+            found = expanders[id(terms)] = (terms, make(terms))
         return found[1](item)
 
     return parse
 
 
+def _entity(batch: _Batch, now: str) -> Callable[[dict[str, Any], TermMap], ExpandedEntity]:
+    limit = batch.state.settings.max_attributes
+    return _per_context(lambda terms: entity_expander(terms, now=now, max_attributes=limit))
+
+
 def _fragment(
     batch: _Batch, now: str, *, allow_null: bool
 ) -> Callable[[dict[str, Any], TermMap], ExpandedFragment]:
-    def parse(item: dict[str, Any], terms: TermMap) -> ExpandedFragment:
-        fragment = expand_fragment(
-            item,
-            terms,
-            now=now,
-            allow_null=allow_null,
-            max_attributes=batch.state.settings.max_attributes,
+    limit = batch.state.settings.max_attributes
+    expand = _per_context(
+        lambda terms: fragment_expander(
+            terms, now=now, allow_null=allow_null, max_attributes=limit
         )
+    )
+
+    def parse(item: dict[str, Any], terms: TermMap) -> ExpandedFragment:
+        fragment = expand(item, terms)
         if fragment.entity_id is None:
             raise BadRequestData("a batch element must carry the entity id", field="id")
         return fragment

@@ -36,8 +36,7 @@ BadRequestData (clause 5.5.4).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from broker.errors import BadRequestData
 from broker.jsonld import TermMap
@@ -122,11 +121,11 @@ _FORBIDDEN_IN_ATTRIBUTE = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ExpandedFragment:
+class ExpandedFragment(NamedTuple):
     """An Entity Fragment (clause 5.4): attributes plus the optional entity members.
 
-    `scope == []` means the fragment set scope to the NGSI-LD Null (remove the scope).
+    `scope == []` means the fragment set scope to the NGSI-LD Null (remove the scope). A
+    named tuple: a batch update makes one per element.
     """
 
     attrs: ExpandedAttrs
@@ -187,13 +186,30 @@ def expand_fragment(
     """An Entity Fragment with its optional "id", "type" and "scope" members kept.
 
     `existing` and `lang` only matter with `key_values` (see the module docstring)."""
-    if not isinstance(fragment, dict):
-        raise BadRequestData("the entity fragment must be a JSON object")
     expander = _Expander(terms, now, allow_null=allow_null, key_values=key_values,
                          existing=existing, lang=lang)
+    return _fragment(expander, fragment, max_attributes)
+
+
+def fragment_expander(
+    terms: TermMap, *, now: str, allow_null: bool = False, max_attributes: int = 1000
+) -> Callable[[Any], ExpandedFragment]:
+    """`expand_fragment` (normalized or concise) for many fragments with one context and
+    timestamp (a batch), as `entity_expander` is for entities."""
+    expander = _Expander(terms, now, allow_null=allow_null, key_values=False)
+
+    def expand(fragment: Any) -> ExpandedFragment:
+        return _fragment(expander, fragment, max_attributes)
+
+    return expand
+
+
+def _fragment(expander: _Expander, fragment: Any, max_attributes: int) -> ExpandedFragment:
+    if not isinstance(fragment, dict):
+        raise BadRequestData("the entity fragment must be a JSON object")
     entity_id = _entity_id(fragment, required=False)
     types = expander.types(fragment, required=False) or None
-    scope = _scope(fragment, allow_null=allow_null)
+    scope = _scope(fragment, allow_null=expander.allow_null)
     attrs = expander.attrs(fragment, max_attributes)
     return ExpandedFragment(attrs=attrs, entity_id=entity_id, types=types, scope=scope)
 

@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from model_support import NOW, POINT
 
 from broker.errors import BadRequestData
-from broker.model.expand import entity_expander, expand_attrs, expand_entity
+from broker.model.expand import (
+    entity_expander,
+    expand_attrs,
+    expand_entity,
+    expand_fragment,
+    fragment_expander,
+)
 from broker.model.null import NGSI_LD_NULL
 
 # JSON built from the words NGSI-LD payloads use, so that the fuzzing reaches deep branches.
@@ -117,5 +123,28 @@ def test_a_batch_expander_expands_each_entity_as_expand_entity_does(
     for payload in payloads:
         alone = _outcome(
             lambda p: expand_entity(p, terms, now=NOW, max_attributes=max_attributes), payload
+        )
+        assert _outcome(batch, payload) == alone
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    payloads=st.lists(
+        st.dictionaries(words, json_docs, max_size=4) | _sensor_entities, max_size=8
+    )
+    | st.lists(_sensor_entities, min_size=2, max_size=8),
+    allow_null=st.booleans(),
+)
+@example(payloads=_SENSOR_BATCH, allow_null=False)
+def test_a_batch_fragment_expander_expands_each_fragment_as_expand_fragment_does(
+    terms: Any, payloads: list[Any], allow_null: bool
+) -> None:
+    batch = fragment_expander(terms, now=NOW, allow_null=allow_null, max_attributes=3)
+    for payload in payloads:
+        alone = _outcome(
+            lambda p: expand_fragment(
+                p, terms, now=NOW, allow_null=allow_null, max_attributes=3
+            ),
+            payload,
         )
         assert _outcome(batch, payload) == alone
