@@ -36,6 +36,7 @@ BadRequestData (clause 5.5.4).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 from broker.errors import BadRequestData
@@ -148,11 +149,7 @@ def entity_expander(
     """`expand_entity` for many entities with one context and timestamp (a batch): the
     attribute names' IRIs are looked up once for all of them."""
     expander = _Expander(terms, now, allow_null=False, key_values=key_values)
-
-    def expand(payload: Any) -> ExpandedEntity:
-        return _entity(expander, payload, max_attributes)
-
-    return expand
+    return partial(_entity, expander, max_attributes=max_attributes)
 
 
 def _entity(expander: _Expander, payload: Any, max_attributes: int) -> ExpandedEntity:
@@ -197,11 +194,7 @@ def fragment_expander(
     """`expand_fragment` (normalized or concise) for many fragments with one context and
     timestamp (a batch), as `entity_expander` is for entities."""
     expander = _Expander(terms, now, allow_null=allow_null, key_values=False)
-
-    def expand(fragment: Any) -> ExpandedFragment:
-        return _fragment(expander, fragment, max_attributes)
-
-    return expand
+    return partial(_fragment, expander, max_attributes=max_attributes)
 
 
 def _fragment(expander: _Expander, fragment: Any, max_attributes: int) -> ExpandedFragment:
