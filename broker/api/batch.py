@@ -66,15 +66,21 @@ class _Batch:
         """Each element through `parse` with its own @context; the failures go to `errors`."""
         terms_by_key: dict[str | bytes, TermMap | NgsiLdError] = {}
         out: list[T] = []
+        # application/json: every element has the Link header's context, resolved once.
+        shared: TermMap | None = None
         for item in self.items:
-            entity_id = _id_for_report(item)
             try:
                 if not isinstance(item, dict):
                     raise BadRequestData("a batch element must be a JSON object", field="body")
-                terms = await self._terms(item, terms_by_key)
+                if shared is not None and "@context" not in item:
+                    terms = shared
+                else:
+                    terms = await self._terms(item, terms_by_key)
+                    if not self.ld_json:
+                        shared = terms
                 out.append(parse(item, terms))
             except NgsiLdError as exc:
-                self.errors.append(EntityError(entity_id, exc))
+                self.errors.append(EntityError(_id_for_report(item), exc))
         return out
 
     async def _terms(
