@@ -71,9 +71,9 @@ class Sent:
 
 
 class WriterProcess:
-    """One writer process: `start`, then `commit` groups of ops (or `send` them and
-    `receive` their outcomes, in order, from two threads), then `close`. Every call
-    blocks."""
+    """One writer process: `start`, then `send` groups of ops and `receive` their
+    outcomes, in order (from two threads, so that the next group is sent while one runs),
+    then `close`. Every call blocks."""
 
     def __init__(
         self,
@@ -121,15 +121,12 @@ class WriterProcess:
             raise value
         self.alive = True
 
-    def commit(self, ops: list[Op]) -> tuple[bool, list[Any]]:
-        """Run one group in the process: (whether it committed, each op's outcome). An op
-        that cannot be pickled fails alone, before the group is sent."""
-        return self.receive(self.send(ops))
-
     def send(self, ops: list[Op]) -> Sent:
         """Hand one group to the process without waiting for it to run; `receive` gives its
-        outcomes. Groups run, and their outcomes come back, in the order they were sent:
-        one thread may send the next group while another waits for the one before."""
+        outcomes (whether it committed, each op's outcome). Groups run, and their outcomes
+        come back, in the order they were sent: one thread may send the next group while
+        another waits for the one before. An op that cannot be pickled fails alone, before
+        the group is sent."""
         refused: dict[int, Any] = {}
         try:
             data = pickle.dumps(ops, _PROTOCOL)
