@@ -805,7 +805,7 @@ class _BatchOp(_LearningOp):
     each statement hands the GIL back once, and while the event loop holds it every hand-back
     waits. Pickled, it travels as document texts, like `_EntityOp`."""
 
-    __slots__ = ("creates", "replaces", "rows", "run_together", "tenant")
+    __slots__ = ("create_rows", "creates", "replaces", "rows", "run_together", "tenant")
 
     def __init__(self, tenant: str, rows: list[BatchRow]) -> None:
         self._setup(tenant, rows)
@@ -814,11 +814,16 @@ class _BatchOp(_LearningOp):
         super().__init__()
         self.tenant, self.rows = tenant, rows
         self.creates: list[Create] = []
+        self.create_rows: list[int] = []
+        """The position in `rows` of each of `creates`."""
         self.replaces: list[Create] = []
-        for w, doc, types in rows:
+        for n, (w, doc, types) in enumerate(rows):
             if w.entity is not None and doc is not None:
-                mine = self.creates if w.kind == "create" else self.replaces
-                mine.append((w.entity, doc, types))
+                if w.kind == "create":
+                    self.creates.append((w.entity, doc, types))
+                    self.create_rows.append(n)
+                else:
+                    self.replaces.append((w.entity, doc, types))
         # Only a batch of creates only can go in with others (an update needs its row).
         self.run_together = insert_together if len(self.creates) == len(rows) else None
 
@@ -865,13 +870,9 @@ class _BatchOp(_LearningOp):
         """An outcome per row, given the positions in `creates` that were skipped (their id
         exists)."""
         outcomes: list[BatchOutcome] = [None] * len(self.rows)
-        if skipped:
-            k = 0
-            for n, (w, doc, _) in enumerate(self.rows):
-                if w.kind == "create" and w.entity is not None and doc is not None:
-                    if k in skipped:
-                        outcomes[n] = DuplicateEntity(f"entity {w.entity_id} already exists")
-                    k += 1
+        for k in skipped:
+            n = self.create_rows[k]
+            outcomes[n] = DuplicateEntity(f"entity {self.rows[n][0].entity_id} already exists")
         return outcomes
 
 
