@@ -55,7 +55,7 @@ from typing import Any
 
 from broker.model.geojson import GEOMETRY_TYPES, plain_position
 from broker.storage.geobox import WORLD, Box, geometry_box
-from broker.storage.sqlite.bulk import NO_VALUE, delete_pairs, insert_flat, insert_rows, nullable
+from broker.storage.sqlite.bulk import delete_pairs, insert_flat, insert_rows, nullable
 from broker.storage.sqlite.cells import cell
 from broker.types import ExpandedEntity, Instance
 
@@ -202,22 +202,13 @@ def index_new_rows(
     values: list[Any] = []
     shapes: list[tuple[int, str, GeoRow]] = []
     aids: dict[str, int] = {}
-    known = ids.known
     for eid, entity in entities:
-        for attr, seq, dataset, atype, kind, val in value_rows(entity):
+        for row in value_rows(entity):
+            attr = row[0]
             aid = aids.get(attr)
             if aid is None:
-                aid = known.get((tenant, attr))
-                if aid is None:
-                    aid = ids.resolve(conn, tenant, (attr,), learned)[attr]
-                aids[attr] = aid
-            values += (
-                eid, aid, seq,
-                NO_VALUE if dataset is None else dataset,
-                NO_VALUE if atype is None else atype,
-                kind,
-                NO_VALUE if val is None else val,
-            )
+                aid = aids[attr] = ids.resolve(conn, tenant, (attr,), learned)[attr]
+            _add_value(values, eid, aid, row)
         if geometry:
             entity_id = entity["id"]
             shapes.extend((eid, entity_id, row) for row in geo_rows(entity))
@@ -317,9 +308,15 @@ def _insert_values(
 ) -> None:
     """The attr_values rows of (eid, row) pairs, attribute IRIs replaced by their keys."""
     values: list[Any] = []
-    for eid, (attr, seq, dataset, atype, kind, val) in rows:
-        values += (eid, aids[attr], seq, nullable(dataset), nullable(atype), kind, nullable(val))
+    for eid, row in rows:
+        _add_value(values, eid, aids[row[0]], row)
     insert_flat(conn, _VALUES_HEAD, 7, values, _VALUES_ROW)
+
+
+def _add_value(values: list[Any], eid: int, aid: int, row: ValueRow) -> None:
+    """The parameters of one attr_values row (`_VALUES_ROW`), appended to `values`."""
+    _, seq, dataset, atype, kind, val = row
+    values += (eid, aid, seq, nullable(dataset), nullable(atype), kind, nullable(val))
 
 
 def _insert_geometry(
