@@ -393,12 +393,10 @@ class _Expander:
             iri = iris.get(name)
             if iri is None:
                 iri = iris[name] = _attribute_iri(name, self.terms, path)
-            simple = None
-            if plain and type(body) is dict:  # the usual normalized attribute, straight away
-                kind = body.get("type")
-                if kind == "Property" or kind == "Relationship" or kind == "GeoProperty":
-                    simple = self._simple(body, kind, path, iri)
-            instances = self.attribute(body, path, iri) if simple is None else [simple]
+            if plain and type(body) is dict:  # one instance, as `attribute` would make it
+                instances = [self._instance_object(body, path, iri)]
+            else:
+                instances = self.attribute(body, path, iri)
             if iri in attrs:  # two spellings (term and IRI) of one attribute
                 instances = attrs[iri] + instances
                 self._check_instances(instances, path)
@@ -605,8 +603,7 @@ class _Expander:
             # member beside it, the general path decides which error comes first.
             if observed is not None:
                 inst["observedAt"] = self._observed_at(observed, path)
-        inst["createdAt"] = inst["modifiedAt"] = self.now
-        return inst
+        return self._stamp(inst)
 
     # -- members ---------------------------------------------------------------------------
 
