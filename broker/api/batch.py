@@ -176,13 +176,13 @@ def _per_context(
 ) -> Callable[[dict[str, Any], TermMap], T]:
     """Each element through the expander `make` gives for its context: one expander per
     context of the batch (an ld+json element may bring its own), not one per element."""
-    expanders: dict[int, tuple[TermMap, Callable[[Any], T]]] = {}
+    expanders: dict[TermMap, Callable[[Any], T]] = {}  # a TermMap hashes by identity
 
     def parse(item: dict[str, Any], terms: TermMap) -> T:
-        found = expanders.get(id(terms))
-        if found is None or found[0] is not terms:
-            found = expanders[id(terms)] = (terms, make(terms))
-        return found[1](item)
+        expand = expanders.get(terms)
+        if expand is None:
+            expand = expanders[terms] = make(terms)
+        return expand(item)
 
     return parse
 
