@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from broker.settings import Settings
 from broker.storage.base import BatchWrite
-from broker.storage.sqlite import SqliteStore, bulk
+from broker.storage.sqlite import SqliteStore, bulk, index
 from broker.types import ExpandedEntity
 
 EX = "https://example.org/"
@@ -176,3 +176,59 @@ async def test_batches_of_creates_grouped_together_fail_only_where_an_id_exists(
     tables = _side_tables(tmp_path / "g.db")
     assert len(tables["docs"]) == 1 + 6 * 5 - 1
     assert (taken["id"], EX + "a", 0) in [(v[0], v[1], v[6]) for v in tables["values"]]
+
+
+_ABSENT = object()
+ODD_INSTANCES = st.one_of(
+    st.builds(
+        lambda kind, value, dataset: {
+            k: v for k, v in (("type", kind), ("value", value), ("datasetId", dataset))
+            if v is not _ABSENT
+        },
+        st.sampled_from(["Property", "GeoProperty", "LanguageProperty", 7, _ABSENT]),
+        st.one_of(SCALARS, GEOMETRIES, st.none(), st.just({"type": "Point"}),
+                  st.just({"type": "Point", "coordinates": [1, 2]}), st.just(_ABSENT)),
+        st.sampled_from(["urn:ds:1", 3, _ABSENT]),
+    ),
+    st.builds(
+        lambda target: {"type": "Relationship", "object": target},
+        st.sampled_from(["urn:x:1", ["urn:x:1", "urn:x:2"], None]),
+    ),
+    st.sampled_from(["not an instance", 5, None]),
+)
+"""Instances of every shape the index walks meet, well-formed or not (datasetIds, values
+missing or of no kind, geometry under another attribute type, a Point the short path
+declines, a Relationship to several objects)."""
+
+
+@given(st.lists(
+    st.dictionaries(
+        st.sampled_from([EX + "a", EX + "b", EX + "loc"]),
+        st.one_of(st.lists(ODD_INSTANCES, max_size=3), st.sampled_from([{}, "x", None])),
+        max_size=3,
+    ),
+    max_size=4,
+))
+def test_one_walk_gives_the_rows_of_value_rows_and_geo_rows(attr_maps: list[Any]) -> None:
+    """`new_rows` (the fresh-entity path, one walk) writes exactly the attr_values and
+    geometry rows that `value_rows` and `geo_rows` (what re-indexing compares) describe."""
+    entities = [
+        (eid, {"id": f"urn:ngsi-ld:T:{eid}", "type": [EX + "T"], "attrs": attrs})
+        for eid, attrs in enumerate(attr_maps, start=1)
+    ]
+    known = {EX + "a": 10}
+    asked: list[str] = []
+
+    def aid_of(attr: str) -> int:
+        asked.append(attr)
+        aid = known[attr] = 10 + len(known)
+        return aid
+
+    values, shapes = index.new_rows(entities, known, aid_of)
+    expected: list[Any] = []
+    for eid, entity in entities:
+        for row in index.value_rows(entity):
+            index._add_value(expected, eid, known[row[0]], row)
+    assert values == expected
+    assert shapes == [(eid, e["id"], row) for eid, e in entities for row in index.geo_rows(e)]
+    assert len(asked) == len(set(asked)) and EX + "a" not in asked

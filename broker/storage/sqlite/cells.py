@@ -53,9 +53,15 @@ def _steps(lon: float, lat: float) -> tuple[int, int]:
 
 
 def cell(lon: float, lat: float) -> int:
-    """The cell key of a position with finite coordinates."""
-    x, y = _steps(lon, lat)
-    return _spread(x) | (_spread(y) << 1)
+    """The cell key of a position with finite coordinates (`_steps` and `_spread` spelled
+    out: every Point written computes one)."""
+    x = min(max(math.floor((lon + 180.0) * _LON_SCALE), 0), _LAST)
+    y = min(max(math.floor((lat + 90.0) * _LAT_SCALE), 0), _LAST)
+    t = _SPREAD_10
+    return (
+        t[x & 1023] | (t[(x >> 10) & 1023] << 20) | (t[x >> 20] << 40)
+        | (t[y & 1023] << 1) | (t[(y >> 10) & 1023] << 21) | (t[y >> 20] << 41)
+    )
 
 
 def ranges(box: Box, budget: int = 16) -> list[tuple[int, int]]:

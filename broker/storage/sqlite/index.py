@@ -50,12 +50,12 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from broker.model.geojson import GEOMETRY_TYPES, plain_position
 from broker.storage.geobox import WORLD, Box, geometry_box
-from broker.storage.sqlite.bulk import delete_pairs, insert_flat, insert_rows, nullable
+from broker.storage.sqlite.bulk import NO_VALUE, delete_pairs, insert_flat, insert_rows, nullable
 from broker.storage.sqlite.cells import cell
 from broker.types import ExpandedEntity, Instance
 
@@ -197,21 +197,14 @@ def index_new_rows(
     `attributes` / `geometry` False leave out the attr_values / geometry rows (schema
     migrations that fill one kind of table).
 
-    The attr_values parameters are built flat in one pass (a batch's rows are most of the
-    writer's Python), each name's key looked up once per call."""
-    values: list[Any] = []
-    shapes: list[tuple[int, str, GeoRow]] = []
+    The rows come from `new_rows`: one walk of each entity, parameters built flat."""
     aids: dict[str, int] = {}
-    for eid, entity in entities:
-        for row in value_rows(entity):
-            attr = row[0]
-            aid = aids.get(attr)
-            if aid is None:
-                aid = aids[attr] = ids.resolve(conn, tenant, (attr,), learned)[attr]
-            _add_value(values, eid, aid, row)
-        if geometry:
-            entity_id = entity["id"]
-            shapes.extend((eid, entity_id, row) for row in geo_rows(entity))
+
+    def aid_of(attr: str) -> int:
+        aid = aids[attr] = ids.resolve(conn, tenant, (attr,), learned)[attr]
+        return aid
+
+    values, shapes = new_rows(entities, aids, aid_of, geometry=geometry)
     if not values:
         return
     if attributes:
@@ -317,6 +310,77 @@ def _add_value(values: list[Any], eid: int, aid: int, row: ValueRow) -> None:
     """The parameters of one attr_values row (`_VALUES_ROW`), appended to `values`."""
     _, seq, dataset, atype, kind, val = row
     values += (eid, aid, seq, nullable(dataset), nullable(atype), kind, nullable(val))
+
+
+def new_rows(
+    entities: Iterable[tuple[int, ExpandedEntity]],
+    aids: dict[str, int],
+    aid_of: Callable[[str], int],
+    *,
+    geometry: bool = True,
+) -> tuple[list[Any], list[tuple[int, str, GeoRow]]]:
+    """The side-table rows of fresh entities (eid, entity) in one walk of each: the
+    attr_values parameters, flat (`_VALUES_ROW`, seven per row), and the (eid, entity id,
+    GeoRow) triples for `_insert_geometry`. `aids` holds the keys known so far; `aid_of` is
+    asked for the others (and adds them to `aids`).
+
+    The same rows as `value_rows` and `geo_rows` (`_add_value` for each value row): those
+    two walk an entity twice, through generators and a tuple per row, which made row
+    building the largest part of the writer's Python for a batch of creates."""
+    values: list[Any] = []
+    shapes: list[tuple[int, str, GeoRow]] = []
+    for eid, entity in entities:
+        attrs = entity.get("attrs")
+        if not isinstance(attrs, dict):
+            continue
+        for attr, instances in attrs.items():
+            aid = aids.get(attr)
+            if aid is None:
+                aid = aid_of(attr)
+            if not isinstance(instances, list) or not instances:
+                values += (eid, aid, 0, NO_VALUE, NO_VALUE, "x", NO_VALUE)
+                continue
+            for seq, instance in enumerate(instances):
+                if not isinstance(instance, dict):
+                    values += (eid, aid, seq, NO_VALUE, NO_VALUE, "x", NO_VALUE)
+                    continue
+                atype = instance.get("type")
+                value = instance.get("value")
+                kind: str = "x"
+                val: Any = NO_VALUE
+                if atype == "Property":
+                    if type(value) is str:
+                        kind, val = "s", value
+                    else:  # no value at all is indexed as a null one: kind "x"
+                        kind, val = value_kind(value)
+                        if val is None:
+                            val = NO_VALUE
+                elif atype == "Relationship":
+                    target = instance.get("object")
+                    if isinstance(target, str):
+                        kind, val = "s", target
+                dataset = instance.get("datasetId")
+                values += (
+                    eid,
+                    aid,
+                    seq,
+                    dataset if isinstance(dataset, str) else NO_VALUE,
+                    atype if isinstance(atype, str) else NO_VALUE,
+                    kind,
+                    val,
+                )
+                if (
+                    geometry
+                    and isinstance(value, dict)
+                    and value.get("type") in GEOMETRY_TYPES
+                ):
+                    point = _plain_point(value)
+                    if point is not None:
+                        row = attr, (point[0], point[1], point[0], point[1]), point
+                    else:
+                        row = geo_row(attr, value)
+                    shapes.append((eid, entity["id"], row))
+    return values, shapes
 
 
 def _insert_geometry(
