@@ -375,6 +375,7 @@ def new_rows(
                     and value.get("type") in GEOMETRY_TYPES
                 ):
                     point = _plain_point(value)
+                    row: GeoRow
                     if point is not None:
                         row = attr, (point[0], point[1], point[0], point[1]), point
                     else:
