@@ -36,7 +36,7 @@ from broker.model import operations
 from broker.model.expand import ExpandedFragment
 from broker.services.entities import utc_now
 from broker.services.locks import EntityLocks, Held
-from broker.services.validation import ModelValidation, validated
+from broker.services.validation import ModelValidation, held_warnings, validated
 from broker.storage.base import (
     BatchOutcome,
     BatchWrite,
@@ -299,8 +299,12 @@ class BatchService:
                 if learn:
                     self._learn(tenant, absent=not before)
                 return (await self._apply(tenant, steps, before)).result()
-            first = await self._apply(tenant, steps, {})
+            with held_warnings() as held:
+                first = await self._apply(tenant, steps, {})
             unsure = first.unsure()
+            if self.validation is not None:
+                # An unsure id's elements are applied again below, and report then.
+                self.validation.release(held, lambda entity_id: entity_id not in unsure)
             found = await self.store.get_entities(tenant, sorted(unsure)) if unsure else {}
             if learn:
                 self._learn(tenant, absent=not found)

@@ -21,9 +21,11 @@ attribute by attribute. A valid entity costs the compiled check of `data_models.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from broker.errors import BadRequestData
 from broker.jsonld.core import DEFAULT_VOCAB, core_context_document
@@ -41,6 +43,32 @@ MODES = ("off", "warn", "enforce")
 
 Old = TypeVar("Old")
 R = TypeVar("R")
+
+
+class HeldWarning(NamedTuple):
+    """A warn-mode report kept back (`held_warnings`) until the write is known."""
+
+    tenant: str
+    model: str
+    entity_id: str
+    described: str
+
+
+_held: ContextVar[list[HeldWarning] | None] = ContextVar("agora_validation_held", default=None)
+
+
+@contextmanager
+def held_warnings() -> Iterator[list[HeldWarning]]:
+    """Within the block, the current task's warn-mode reports are kept in the yielded list
+    instead of being logged and counted; `ModelValidation.release` reports those that stand.
+    A batch that guesses its ids absent applies an element a second time when the guess was
+    wrong, and only the second application is written."""
+    held: list[HeldWarning] = []
+    token = _held.set(held)
+    try:
+        yield held
+    finally:
+        _held.reset(token)
 
 
 def parse_modes(default: str, tenants: Iterable[str]) -> tuple[str, dict[str, str]]:
@@ -89,18 +117,33 @@ class ModelValidation:
     def _report(
         self, tenant: str, mode: str, model: Model, entity_id: str, problems: list[Problem]
     ) -> None:
-        outcome = "refused" if mode == "enforce" else "warned"
-        if self.metrics is not None:
-            self.metrics.validation_failures.labels(model.type, outcome).inc()
         described = "; ".join(f"{p.field or '(entity)'}: {p.message}" for p in problems)
         if mode == "enforce":
+            if self.metrics is not None:
+                self.metrics.validation_failures.labels(model.type, "refused").inc()
             raise BadRequestData(
                 f"entity '{entity_id}' does not fit the {model.type} model: {described}",
                 field=problems[0].field or "type",
             )
+        warning = HeldWarning(tenant, model.type, entity_id, described)
+        held = _held.get()
+        if held is None:
+            self._warn(warning)
+        else:
+            held.append(warning)
+
+    def release(self, held: Iterable[HeldWarning], keep: Callable[[str], bool]) -> None:
+        """Log and count the held warnings whose entity id `keep` accepts; drop the others."""
+        for warning in held:
+            if keep(warning.entity_id):
+                self._warn(warning)
+
+    def _warn(self, warning: HeldWarning) -> None:
+        if self.metrics is not None:
+            self.metrics.validation_failures.labels(warning.model, "warned").inc()
         log.warning(
             "tenant %r: entity %r does not fit the %s model: %s",
-            tenant, entity_id, model.type, described,
+            warning.tenant, warning.entity_id, warning.model, warning.described,
         )
 
 

@@ -12,6 +12,7 @@ from broker.errors import BadRequestData
 from broker.events import EventBus
 from broker.metrics import Metrics
 from broker.model.expand import ExpandedFragment
+from broker.services.batch import BatchService
 from broker.services.entities import EntityService, utc_now
 from broker.services.validation import ModelValidation, parse_modes
 from broker.settings import Settings
@@ -133,3 +134,29 @@ async def test_a_refused_update_leaves_the_stored_entity_as_it_was(store: Sqlite
     with pytest.raises(BadRequestData):
         await service.append_attrs("", SPOT_ID, fragment, overwrite=True)
     assert PARKING + "width" not in (await service.get("", SPOT_ID))["attrs"]
+
+
+async def test_a_batch_upsert_warns_once_for_each_entity_it_writes(
+    store: SqliteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An upsert that first writes its elements as creates applies the element of an id it
+    finds stored a second time; only that application is written, and only it warns."""
+    metrics = Metrics()
+    validation = ModelValidation("warn", metrics=metrics)
+    batch = BatchService(store, EventBus(), validation=validation)
+    await batch.upsert("", [_spot()], replace=False)  # stored: the next upsert guesses wrong
+    await batch.upsert("", [{**_spot(), "id": "urn:ngsi-ld:ParkingSpot:0"}], replace=False)
+    broken = {**_spot(**{PARKING + "width": _property(-1)})}
+    fresh = {**broken, "id": "urn:ngsi-ld:ParkingSpot:2"}
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="agora.validation"):
+        result = await batch.upsert("", [broken, fresh], replace=False)
+    assert sorted(result.success) == sorted([SPOT_ID, fresh["id"]]) and result.created == [
+        fresh["id"]]
+    warned = sorted(r.getMessage() for r in caplog.records)
+    assert len(warned) == 2
+    assert SPOT_ID in warned[0] and fresh["id"] in warned[1]
+    count = metrics.registry.get_sample_value(
+        "agora_validation_failures_total", {"model": "ParkingSpot", "outcome": "warned"}
+    )
+    assert count == 2.0
