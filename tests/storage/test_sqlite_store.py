@@ -12,7 +12,16 @@ import orjson
 import pytest
 from store_support import EX, simple_entity
 
-from broker.query.ast import AttrPath, EntityQuery, Exists, GeoQuery, TypeAnd, TypeName
+from broker.query.ast import (
+    AttrPath,
+    Comparison,
+    EntityQuery,
+    Exists,
+    GeoQuery,
+    TypeAnd,
+    TypeName,
+    Value,
+)
 from broker.settings import Settings
 from broker.storage.base import BatchWrite, StoreError
 from broker.storage.sqlite import SqliteStore, parse_sqlite_url
@@ -496,3 +505,45 @@ async def test_the_wal_is_copied_back_off_the_writer_and_commits_never_do_it(
     finally:
         await store.close()
     assert store._checkpointer is None
+
+
+async def test_migration_to_version_9_drops_the_timestamp_copies_and_keeps_every_entity(
+    tmp_path: Path,
+) -> None:
+    """A version-8 file (timestamps copied into entities.created_at / modified_at) opens
+    with every entity readable, queryable and writable; the copies are gone where SQLite can
+    drop a column (3.35+)."""
+    path = tmp_path / "v8.db"
+    conn = _at_version(path, 8)
+    entity = simple_entity("urn:x:1", speed=4)
+    eid = conn.execute(
+        "INSERT INTO entities (tenant, id, doc, created_at, modified_at) VALUES (?, ?, ?, ?, ?)",
+        ("t", "urn:x:1", orjson.dumps(entity).decode(), "2026-01-01T00:00:00Z",
+         "2026-01-01T00:00:00Z"),
+    ).lastrowid
+    assert eid is not None
+    conn.executemany(
+        "INSERT INTO entity_types (eid, type, tenant, id) VALUES (?, ?, ?, ?)",
+        [(eid, t, "t", "urn:x:1") for t in entity["type"]],
+    )
+    index_new_rows(conn, "t", [(eid, entity)], AttrIds())
+    conn.close()
+
+    store = await _started(str(path))
+    try:
+        assert await store.get_entity("t", "urn:x:1") == entity
+        speed_is_4 = Comparison(AttrPath(EX + "speed"), "==", Value(4, "number"))
+        query = EntityQuery(types=TypeName(EX + "Thing"), q=speed_is_4)
+        page = await store.query_entities("t", query, limit=10)
+        assert [e["id"] for e in page.entities] == ["urn:x:1"]
+        await store.replace_entity("t", simple_entity("urn:x:1", speed=5))
+        await store.create_entity("t", simple_entity("urn:x:2", speed=6))
+        columns = await store.readers.run(
+            lambda c: [row[1] for row in c.execute("PRAGMA table_info(entities)")]
+        )
+        if sqlite3.sqlite_version_info >= (3, 35, 0):
+            assert columns == ["eid", "tenant", "id", "doc"]
+        got = await store.get_entity("t", "urn:x:1")
+        assert got is not None and got["attrs"][EX + "speed"][0]["value"] == 5
+    finally:
+        await store.close()

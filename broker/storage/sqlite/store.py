@@ -591,12 +591,9 @@ def _insert_rows(
     changes = conn.total_changes
     insert_rows(
         conn,
-        "INSERT INTO entities (eid, tenant, id, doc, created_at, modified_at)",
-        6,
-        [
-            (first + k, tenant, e["id"], doc, e.get("createdAt"), e.get("modifiedAt"))
-            for k, (e, doc, _) in enumerate(creates)
-        ],
+        "INSERT INTO entities (eid, tenant, id, doc)",
+        4,
+        [(first + k, tenant, e["id"], doc) for k, (e, doc, _) in enumerate(creates)],
         " ON CONFLICT DO NOTHING",
     )
     skipped: set[int] = set()
@@ -752,10 +749,8 @@ class _RewriteOp(_EntityOp):
         self.keys = _keys(conn)
         entity = self.entity
         cursor = conn.execute(
-            "UPDATE entities SET doc = ?, created_at = ?, modified_at = ? "
-            "WHERE eid = ? AND tenant = ? AND doc = ?",
-            (self.doc, entity.get("createdAt"), entity.get("modifiedAt"), self.eid,
-             self.tenant, self.old_doc),
+            "UPDATE entities SET doc = ? WHERE eid = ? AND tenant = ? AND doc = ?",
+            (self.doc, self.eid, self.tenant, self.old_doc),
         )
         if cursor.rowcount == 0:
             return False
@@ -906,11 +901,8 @@ def _replace_rows(
         conn,
         "entities",
         "eid",
-        ("doc", "created_at", "modified_at"),
-        [
-            (found[e["id"]][0], doc, e.get("createdAt"), e.get("modifiedAt"))
-            for e, doc, _ in replaces
-        ],
+        ("doc",),
+        [(found[e["id"]][0], doc) for e, doc, _ in replaces],
     )
     changes = []
     for entity, _, types in replaces:
