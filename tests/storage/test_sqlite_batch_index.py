@@ -5,6 +5,7 @@ geometry boxes that creating the final entities from scratch would have left."""
 from __future__ import annotations
 
 import asyncio
+import math
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from broker.model.geojson import GEOMETRY_TYPES
 from broker.settings import Settings
 from broker.storage.base import BatchWrite
 from broker.storage.sqlite import SqliteStore, bulk, index
@@ -187,6 +189,7 @@ ODD_INSTANCES = st.one_of(
         },
         st.sampled_from(["Property", "GeoProperty", "LanguageProperty", 7, _ABSENT]),
         st.one_of(SCALARS, GEOMETRIES, st.none(), st.just({"type": "Point"}),
+                  st.sampled_from([2**64, -(2**63), float("inf"), float("nan")]),
                   st.just({"type": "Point", "coordinates": [1, 2]}), st.just(_ABSENT)),
         st.sampled_from(["urn:ds:1", 3, _ABSENT]),
     ),
@@ -201,6 +204,49 @@ missing or of no kind, geometry under another attribute type, a Point the short 
 declines, a Relationship to several objects)."""
 
 
+def _reference_rows(entity: ExpandedEntity) -> dict[str, Any]:
+    """The side-table rows of an entity as index.py's docstring spells them out, written
+    plainly: per attribute, a row per instance (kind n/s/b/x with its value), one row for a
+    name with no instance, and a GeoRow per geometry value."""
+    none = bulk.NO_VALUE
+    found: dict[str, Any] = {}
+    for attr, instances in entity["attrs"].items():
+        rows: list[Any] = []
+        shapes: list[Any] = []
+        if not isinstance(instances, list) or not instances:
+            rows.append((0, none, none, "x", none))
+        else:
+            for seq, inst in enumerate(instances):
+                if not isinstance(inst, dict):
+                    rows.append((seq, none, none, "x", none))
+                    continue
+                kind, val = "x", none
+                value = inst.get("value")
+                if inst.get("type") == "Property" and "value" in inst:
+                    if isinstance(value, bool):
+                        kind, val = "b", int(value)
+                    elif isinstance(value, int) and abs(value) < 2**63:
+                        kind, val = "n", value
+                    elif isinstance(value, float) and math.isfinite(value):
+                        kind, val = "n", value
+                    elif isinstance(value, str):
+                        kind, val = "s", value
+                elif inst.get("type") == "Relationship" and isinstance(inst.get("object"), str):
+                    kind, val = "s", inst["object"]
+                dataset, atype = inst.get("datasetId"), inst.get("type")
+                rows.append((
+                    seq,
+                    dataset if isinstance(dataset, str) else none,
+                    atype if isinstance(atype, str) else none,
+                    kind,
+                    val,
+                ))
+                if isinstance(value, dict) and value.get("type") in GEOMETRY_TYPES:
+                    shapes.append(index.geo_row(attr, value))
+        found[attr] = (rows, shapes)
+    return found
+
+
 @given(st.lists(
     st.dictionaries(
         st.sampled_from([EX + "a", EX + "b", EX + "loc"]),
@@ -209,13 +255,18 @@ declines, a Relationship to several objects)."""
     ),
     max_size=4,
 ))
-def test_one_walk_gives_the_rows_of_value_rows_and_geo_rows(attr_maps: list[Any]) -> None:
-    """`new_rows` (the fresh-entity path, one walk) writes exactly the attr_values and
-    geometry rows that `value_rows` and `geo_rows` (what re-indexing compares) describe."""
+def test_the_one_walk_gives_the_rows_the_index_describes(attr_maps: list[Any]) -> None:
+    """`entity_rows` (one walk of an entity, with shortcuts for the usual shapes: what
+    creates write and updates compare) against the plain reference above, on well-formed
+    and odd instances alike; and `new_rows` lays those rows out for one insert, every name's
+    key asked for once."""
     entities = [
         (eid, {"id": f"urn:ngsi-ld:T:{eid}", "type": [EX + "T"], "attrs": attrs})
         for eid, attrs in enumerate(attr_maps, start=1)
     ]
+    for _, entity in entities:
+        assert index.entity_rows(entity) == _reference_rows(entity)
+        assert all(geo == [] for _, geo in index.entity_rows(entity, geometry=False).values())
     known = {EX + "a": 10}
     asked: list[str] = []
 
@@ -226,9 +277,10 @@ def test_one_walk_gives_the_rows_of_value_rows_and_geo_rows(attr_maps: list[Any]
 
     values, shapes = index.new_rows(entities, known, aid_of)
     expected: list[Any] = []
+    expected_shapes: list[Any] = []
     for eid, entity in entities:
-        for row in index.value_rows(entity):
-            index._add_value(expected, eid, known[row[0]], row)
-    assert values == expected
-    assert shapes == [(eid, e["id"], row) for eid, e in entities for row in index.geo_rows(e)]
+        for attr, (rows, geo) in _reference_rows(entity).items():
+            expected += [v for row in rows for v in (eid, known[attr], *row)]
+            expected_shapes += [(eid, entity["id"], g) for g in geo]
+    assert values == expected and shapes == expected_shapes
     assert len(asked) == len(set(asked)) and EX + "a" not in asked

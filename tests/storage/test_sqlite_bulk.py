@@ -62,15 +62,15 @@ def test_every_row_lands_in_order_with_its_values(
     values=st.lists(VALUES, min_size=1, max_size=30),
 )
 def test_nulls_bound_as_no_value_land_as_null(width: int, count: int, values: list[Any]) -> None:
-    """With every column wrapped in nullif(?, X''), bulk.nullable(None) lands as NULL and
-    every other value (the empty string, zero) as itself."""
+    """With every column wrapped in nullif(?, X''), bulk.NO_VALUE (bound for None) lands as
+    NULL and every other value (the empty string, zero) as itself."""
     conn = _table(width)
     rows = [
         tuple(values[(r * width + c) % len(values)] for c in range(width)) for r in range(count)
     ]
     columns = ", ".join(f"c{i}" for i in range(width))
     one = "(" + ", ".join(["nullif(?, X'')"] * width) + ")"
-    flat = [bulk.nullable(v) for r in rows for v in r]
+    flat = [bulk.NO_VALUE if v is None else v for r in rows for v in r]
     bulk.insert_flat(conn, f"INSERT INTO t ({columns})", width, flat, one)
     stored = conn.execute(f"SELECT {columns} FROM t ORDER BY n").fetchall()
     assert stored == rows

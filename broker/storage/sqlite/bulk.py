@@ -54,11 +54,6 @@ failed attribute look-ups per parameter), which doubled the cost of an attr_valu
 two of them; a bytearray is bound directly, and no stored value is ever a blob."""
 
 
-def nullable(value: Any) -> Any:
-    """A value for a `nullif(?, X'')` column: NO_VALUE for None."""
-    return NO_VALUE if value is None else value
-
-
 def insert_flat(
     conn: sqlite3.Connection, head: str, width: int, values: list[Any], row: str = ""
 ) -> None:

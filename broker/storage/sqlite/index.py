@@ -55,15 +55,15 @@ from typing import Any
 
 from broker.model.geojson import GEOMETRY_TYPES, plain_position
 from broker.storage.geobox import WORLD, Box, geometry_box
-from broker.storage.sqlite.bulk import NO_VALUE, delete_pairs, insert_flat, insert_rows, nullable
+from broker.storage.sqlite.bulk import NO_VALUE, delete_pairs, insert_flat, insert_rows
 from broker.storage.sqlite.cells import cell
-from broker.types import ExpandedEntity, Instance
+from broker.types import ExpandedEntity
 
 _INT64 = 2**63 - 1
 
-ValueRow = tuple[str, int, str | None, str | None, str, Any]
-"""(attribute IRI, seq, datasetId, attribute type, kind, val): one attr_values row before
-keys are known."""
+ValueRow = tuple[int, Any, Any, str, Any]
+"""(seq, datasetId, attribute type, kind, val): one attr_values row's parameters after
+(eid, aid), NULL as `bulk.NO_VALUE` (see `_VALUES_ROW`)."""
 
 
 def value_index_sql(aid: int) -> str:
@@ -238,36 +238,38 @@ def reindex_rows(
     are deleted and inserted with a statement per chunk; other shapes, which seldom move, are
     deleted row by row."""
     deleted: list[tuple[int, str]] = []
-    inserted: list[tuple[int, ValueRow]] = []
+    inserted: list[tuple[int, str, list[ValueRow]]] = []
     moved_points: list[tuple[int, str]] = []
     moved_shapes: list[tuple[int, str]] = []
     placed: list[tuple[int, str, GeoRow]] = []
     names: set[str] = set()
     for eid, old, new in changes:
-        old_values = _by_attr(value_rows(old), 0)
-        new_values = _by_attr(value_rows(new), 0)
-        for attr in old_values.keys() | new_values.keys():
-            rows = new_values.get(attr)
-            if old_values.get(attr) != rows:
+        was_rows, now_rows = entity_rows(old), entity_rows(new)
+        for attr in was_rows.keys() | now_rows.keys():
+            old_values, old_geo = was_rows.get(attr, _NO_ROWS)
+            new_values, new_geo = now_rows.get(attr, _NO_ROWS)
+            if old_values != new_values:
                 deleted.append((eid, attr))
-                inserted.extend((eid, row) for row in rows or ())
+                inserted.append((eid, attr, new_values))
                 names.add(attr)
-        old_geo = _by_attr(geo_rows(old), 0)
-        new_geo = _by_attr(geo_rows(new), 0)
-        for attr in old_geo.keys() | new_geo.keys():
-            was, now = old_geo.get(attr, []), new_geo.get(attr, [])
-            if was != now:
-                if any(point is not None for _, _, point in was):
+            if old_geo != new_geo:
+                if any(point is not None for _, _, point in old_geo):
                     moved_points.append((eid, attr))
-                if any(point is None for _, _, point in was):
+                if any(point is None for _, _, point in old_geo):
                     moved_shapes.append((eid, attr))
-                placed.extend((eid, new["id"], row) for row in now)
+                placed.extend((eid, new["id"], row) for row in new_geo)
                 names.add(attr)
     if not names:
         return
     aids = ids.resolve(conn, tenant, names, learned)
     delete_pairs(conn, "attr_values", ("eid", "aid"), [(eid, aids[a]) for eid, a in deleted])
-    _insert_values(conn, aids, inserted)
+    values: list[Any] = []
+    for eid, attr, rows in inserted:
+        aid = aids[attr]
+        for row in rows:
+            values += (eid, aid)
+            values += row
+    insert_flat(conn, _VALUES_HEAD, 7, values, _VALUES_ROW)
     delete_pairs(conn, "geo_points", ("eid", "aid"), [(eid, aids[a]) for eid, a in moved_points])
     for eid, attr in moved_shapes:
         _delete_shapes(conn, eid, aids[attr])
@@ -284,32 +286,9 @@ def unindex(conn: sqlite3.Connection, eid: int) -> None:
         conn.execute("DELETE FROM geo_shapes WHERE eid = ?", (eid,))
 
 
-def _by_attr(rows: Iterable[Any], position: int) -> dict[str, list[Any]]:
-    grouped: dict[str, list[Any]] = {}
-    for row in rows:
-        grouped.setdefault(row[position], []).append(row)
-    return grouped
-
-
 _VALUES_HEAD = "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)"
 _VALUES_ROW = "(?, ?, ?, nullif(?, X''), nullif(?, X''), ?, nullif(?, X''))"
 """An attr_values row; its nullable columns are bound as bulk.NO_VALUE for NULL."""
-
-
-def _insert_values(
-    conn: sqlite3.Connection, aids: dict[str, int], rows: list[tuple[int, ValueRow]]
-) -> None:
-    """The attr_values rows of (eid, row) pairs, attribute IRIs replaced by their keys."""
-    values: list[Any] = []
-    for eid, row in rows:
-        _add_value(values, eid, aids[row[0]], row)
-    insert_flat(conn, _VALUES_HEAD, 7, values, _VALUES_ROW)
-
-
-def _add_value(values: list[Any], eid: int, aid: int, row: ValueRow) -> None:
-    """The parameters of one attr_values row (`_VALUES_ROW`), appended to `values`."""
-    _, seq, dataset, atype, kind, val = row
-    values += (eid, aid, seq, nullable(dataset), nullable(atype), kind, nullable(val))
 
 
 def new_rows(
@@ -324,9 +303,10 @@ def new_rows(
     GeoRow) triples for `_insert_geometry`. `aids` holds the keys known so far; `aid_of` is
     asked for the others (and adds them to `aids`).
 
-    The same rows as `value_rows` and `geo_rows` (`_add_value` for each value row): those
-    two walk an entity twice, through generators and a tuple per row, which made row
-    building the largest part of the writer's Python for a batch of creates."""
+    The rows of `entity_rows`, spelled out again for the create path: that one builds a
+    list per attribute for updates to compare, which costs a batch of creates 14,000
+    instructions per entity more than writing each row's parameters straight into one
+    list (tests/storage/test_sqlite_batch_index.py holds both to one reference)."""
     values: list[Any] = []
     shapes: list[tuple[int, str, GeoRow]] = []
     for eid, entity in entities:
@@ -439,40 +419,62 @@ def _delete_shapes(conn: sqlite3.Connection, eid: int, aid: int) -> None:
 # -- attribute values ------------------------------------------------------------------------
 
 
-def value_rows(entity: ExpandedEntity) -> Iterator[ValueRow]:
+AttrRows = tuple[list[ValueRow], list["GeoRow"]]
+"""One attribute's attr_values rows and geometry rows."""
+
+_NO_ROWS: AttrRows = ([], [])
+
+
+def entity_rows(entity: ExpandedEntity, *, geometry: bool = True) -> dict[str, AttrRows]:
+    """For each top-level attribute, its attr_values rows (one per instance, and one for a
+    name with no instance, which `attrs=` still selects on) and the GeoRow of each instance
+    whose value is a geometry. One walk of the entity: creates write these rows, updates
+    compare them attribute by attribute."""
+    found: dict[str, AttrRows] = {}
     attrs = entity.get("attrs")
     if not isinstance(attrs, dict):
-        return
+        return found
     for attr, instances in attrs.items():
+        values: list[ValueRow] = []
+        shapes: list[GeoRow] = []
+        found[attr] = (values, shapes)
         if not isinstance(instances, list) or not instances:
-            # No instance to describe, but `attrs=` selects on the name alone.
-            yield attr, 0, None, None, "x", None
+            values.append((0, NO_VALUE, NO_VALUE, "x", NO_VALUE))
             continue
         for seq, instance in enumerate(instances):
             if not isinstance(instance, dict):
-                yield attr, seq, None, None, "x", None
+                values.append((seq, NO_VALUE, NO_VALUE, "x", NO_VALUE))
                 continue
-            dataset = instance.get("datasetId")
-            kind, val = scalar_of(instance)
             atype = instance.get("type")
-            yield (
-                attr,
+            value = instance.get("value")
+            kind: str = "x"
+            val: Any = NO_VALUE
+            if atype == "Property":
+                if type(value) is str:
+                    kind, val = "s", value
+                else:  # no value at all is indexed as a null one: kind "x"
+                    kind, val = value_kind(value)
+                    if val is None:
+                        val = NO_VALUE
+            elif atype == "Relationship":
+                target = instance.get("object")
+                if isinstance(target, str):
+                    kind, val = "s", target
+            dataset = instance.get("datasetId")
+            values.append((
                 seq,
-                dataset if isinstance(dataset, str) else None,
-                atype if isinstance(atype, str) else None,
+                dataset if isinstance(dataset, str) else NO_VALUE,
+                atype if isinstance(atype, str) else NO_VALUE,
                 kind,
                 val,
-            )
-
-
-def scalar_of(instance: Instance) -> tuple[str, Any]:
-    """The (kind, val) an instance is indexed under; see the module docstring."""
-    kind = instance.get("type")
-    if kind == "Property" and "value" in instance:
-        return value_kind(instance["value"])
-    if kind == "Relationship" and isinstance(instance.get("object"), str):
-        return "s", instance["object"]
-    return "x", None
+            ))
+            if geometry and isinstance(value, dict) and value.get("type") in GEOMETRY_TYPES:
+                point = _plain_point(value)
+                if point is not None:
+                    shapes.append((attr, (point[0], point[1], point[0], point[1]), point))
+                else:
+                    shapes.append(geo_row(attr, value))
+    return found
 
 
 def value_kind(value: Any) -> tuple[str, Any]:
@@ -498,22 +500,8 @@ def geo_rows(entity: ExpandedEntity) -> Iterator[GeoRow]:
     """A GeoRow for every instance of a top-level attribute whose value is a geometry. A
     geometry-like value whose box cannot be computed gets the whole world, so it is a
     candidate for every geo-query and the exact evaluation decides."""
-    attrs = entity.get("attrs")
-    if not isinstance(attrs, dict):
-        return
-    for attr, instances in attrs.items():
-        if not isinstance(instances, list):
-            continue
-        for instance in instances:
-            if not isinstance(instance, dict):
-                continue
-            value = instance.get("value")
-            if isinstance(value, dict) and value.get("type") in GEOMETRY_TYPES:
-                point = _plain_point(value)
-                if point is not None:
-                    yield attr, (point[0], point[1], point[0], point[1]), point
-                else:
-                    yield geo_row(attr, value)
+    for _, shapes in entity_rows(entity).values():
+        yield from shapes
 
 
 def geo_row(attr: str, geometry: dict[str, Any]) -> GeoRow:
