@@ -38,6 +38,11 @@ their entity rows. Boxes are widened for the great-circle bulge of long edges, a
 rounds stored boxes outwards, so a box always contains its geometry whether edges are read
 as straight lines in lon/lat or as geodesics.
 
+The rows of an entity come from one walk of it: `entity_rows` gives each attribute's rows
+(an update compares them attribute by attribute and rewrites only those that differ), and
+`new_rows` writes a batch of creates' parameters straight into one list for one statement per
+chunk. The two spell the same rules; a property test holds both to one plain reference.
+
 These functions run inside the store's write savepoints, so the side tables change in the
 same transaction as the document they describe.
 
