@@ -284,3 +284,98 @@ def test_the_one_walk_gives_the_rows_the_index_describes(attr_maps: list[Any]) -
             expected_shapes += [(eid, entity["id"], g) for g in geo]
     assert values == expected and shapes == expected_shapes
     assert len(asked) == len(set(asked)) and EX + "a" not in asked
+
+
+def _summary(path: Path) -> tuple[dict[Any, int], dict[Any, int], dict[Any, int], dict[Any, int]]:
+    """Discovery's summary as the writes kept it, and as the side tables say it should be."""
+    conn = sqlite3.connect(path)
+    try:
+        holders = {a: n for a, n in conn.execute("SELECT aid, entities FROM attr_holders") if n}
+        kinds = {
+            (a, t, k): n
+            for a, t, k, n in conn.execute("SELECT aid, type, atype, entities FROM attr_kinds")
+            if n
+        }
+        negative = conn.execute(
+            "SELECT (SELECT count(*) FROM attr_holders WHERE entities < 0) "
+            "+ (SELECT count(*) FROM attr_kinds WHERE entities < 0)"
+        ).fetchone()[0]
+        assert negative == 0
+        want_holders = dict(conn.execute(
+            "SELECT aid, count(*) FROM attr_values WHERE seq = 0 GROUP BY aid"
+        ).fetchall())
+        want_kinds = {
+            (a, t, k): n
+            for a, t, k, n in conn.execute(
+                "SELECT v.aid, t.type, coalesce(v.atype, ''), count(DISTINCT v.eid) "
+                "FROM attr_values v JOIN entity_types t ON t.eid = v.eid GROUP BY 1, 2, 3"
+            )
+        }
+    finally:
+        conn.close()
+    return holders, want_holders, kinds, want_kinds
+
+
+@st.composite
+def _odd_entities(draw: st.DrawFn, entity_id: str) -> ExpandedEntity:
+    """`entities`, sometimes with an attribute of no instance or one whose instances are of
+    two attribute types (a datasetId each), which discovery lists with both kinds."""
+    entity = draw(entities(entity_id))
+    attrs = dict(entity["attrs"])
+    if draw(st.booleans()):
+        attrs[EX + "empty"] = []
+    if draw(st.booleans()):
+        attrs[EX + "mixed"] = [
+            {"type": "Property", "value": 1, "datasetId": "urn:ds:1"},
+            {"type": draw(st.sampled_from(["Property", "Relationship"])), "object": "urn:x:1",
+             "value": 2, "datasetId": "urn:ds:2"},
+        ]
+    return {**entity, "attrs": attrs}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+async def test_discoverys_summary_follows_every_kind_of_write(
+    tmp_path_factory: Any, data: st.DataObject
+) -> None:
+    """After any sequence of creates, replaces (types changing too), conditional rewrites
+    and deletes, single or in batches, the summary discovery reads holds what the side
+    tables hold: entities per attribute, and per (attribute, entity type, attribute type)."""
+    path = tmp_path_factory.mktemp("census") / "c.db"
+    store = await _store(path)
+    ids = IDS[:6]
+    try:
+        for _ in range(data.draw(st.integers(1, 6), label="steps")):
+            step = data.draw(st.sampled_from(
+                ["batch", "create", "replace", "modify", "delete", "batch delete"]
+            ), label="step")
+            chosen = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=4, unique=True))
+            if step == "batch":
+                writes = []
+                for entity_id in chosen:
+                    entity = data.draw(_odd_entities(entity_id))
+                    stored = await store.get_entity("", entity_id) is not None
+                    write = BatchWrite.replace if stored else BatchWrite.create
+                    writes.append(write(entity))
+                await store.write_batch("", writes)
+            elif step == "batch delete":
+                await store.write_batch("", [BatchWrite.delete(i) for i in chosen])
+            else:
+                entity_id = chosen[0]
+                entity = data.draw(_odd_entities(entity_id))
+                if step == "create":
+                    if await store.get_entity("", entity_id) is None:
+                        await store.create_entity("", entity)
+                elif step == "replace":
+                    await store.replace_entity("", entity)
+                elif step == "modify":
+                    await store.modify_entity("", entity_id, lambda old, new=entity: (new, None))
+                else:
+                    await store.delete_entity("", entity_id)
+    finally:
+        await store.close()
+    holders, want_holders, kinds, want_kinds = _summary(path)
+    assert holders == want_holders
+    assert kinds == want_kinds

@@ -547,3 +547,54 @@ async def test_migration_to_version_9_drops_the_timestamp_copies_and_keeps_every
         assert got is not None and got["attrs"][EX + "speed"][0]["value"] == 5
     finally:
         await store.close()
+
+
+async def test_migration_to_version_10_builds_discoverys_summary_from_the_side_tables(
+    tmp_path: Path,
+) -> None:
+    """A version-9 file (discovery walked attr_values through its (aid, atype, eid) index)
+    opens with the summary filled from what it holds: the same counts, names and kinds, per
+    tenant; the index is gone, and later writes keep the summary in step."""
+    path = tmp_path / "v9.db"
+    conn = _at_version(path, 9)
+    both = dict(simple_entity("urn:x:2", speed=2, name="b"), type=[EX + "Car", EX + "Thing"])
+    rows = [
+        ("t", simple_entity("urn:x:1", speed=1)),
+        ("t", both),
+        ("u", simple_entity("urn:x:1", "Car", speed=3)),
+    ]
+    for tenant, entity in rows:
+        eid = conn.execute(
+            "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
+            (tenant, entity["id"], orjson.dumps(entity).decode()),
+        ).lastrowid
+        assert eid is not None
+        conn.executemany(
+            "INSERT INTO entity_types (eid, type, tenant, id) VALUES (?, ?, ?, ?)",
+            [(eid, t, tenant, entity["id"]) for t in entity["type"]],
+        )
+        index_new_rows(conn, tenant, [(eid, entity)], AttrIds())
+    conn.close()
+
+    store = await _started(str(path))
+    try:
+        attributes = {
+            a.name: (a.entity_count, a.types) for a in await store.describe_attributes("t")
+        }
+        assert attributes == {
+            EX + "speed": (2, frozenset({EX + "Thing", EX + "Car"})),
+            EX + "name": (1, frozenset({EX + "Thing", EX + "Car"})),
+        }
+        assert await store.attribute_names("u") == [EX + "speed"]
+        described = {d.type: set(d.attributes) for d in await store.describe_types("t")}
+        assert described == {EX + "Car": {EX + "speed", EX + "name"},
+                             EX + "Thing": {EX + "speed", EX + "name"}}
+        await store.delete_entity("t", "urn:x:2")
+        assert await store.attribute_names("t") == [EX + "speed"]
+        assert [a.entity_count for a in await store.describe_attributes("t", EX + "speed")] == [1]
+        indexes = await store.readers.run(lambda c: [
+            row[0] for row in c.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        ])
+        assert "attr_values_by_attr" not in indexes
+    finally:
+        await store.close()

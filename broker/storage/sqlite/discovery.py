@@ -1,25 +1,21 @@
 """Discovery in SQL (clauses 5.7.5-5.7.10): entity types, attributes, counts and kinds.
 
-Answered from the integer-keyed side tables (see `index.py`), never from the documents:
+Answered from the side tables' summary (see `index.py`), never from the documents:
 
 - types and their entity counts: the `entity_types` index, grouped by type;
-- attribute names: the tenant's `attr_names` that still have an `attr_values` row (a name is
-  never deleted, so one probe of `attr_values_by_attr` per name tells whether any entity
-  holds it);
-- entities per attribute: the `seq = 0` entries of `attr_values_by_attr` for that `aid`
-  (every (eid, aid) pair has exactly one `seq = 0` row, whatever its datasetIds), counted in
-  the index without reading the table;
-- which (type, attribute, kind) combinations exist: the type's entities and their eids
-  from `entity_types_by_type`, and their rows from the `attr_values` primary key, reduced
-  by DISTINCT in SQL to a few rows. The kind is the instance's `atype` (NULL for an
-  attribute with no instance: the attribute is listed with no kind). For one attribute the
-  walk starts from that attribute's rows in `attr_values_by_attr` instead, and finds each
-  entity's types by its eid, the `entity_types` primary key.
+- attribute names: the tenant's `attr_names` whose `attr_holders` count is above 0 (a name
+  is never deleted; its count falls to 0 when no entity holds it any more);
+- entities per attribute: that count;
+- which (type, attribute, kind) combinations exist: the `attr_kinds` rows above 0, one per
+  (attribute, entity type, attribute type) that some entity has. The kind is the instance's
+  type, '' (read as NULL) for an attribute with no instance, which is listed with no kind.
 
-The combinations walk reads every side-table row of the entities it covers (about five per
-entity in the benchmarks): it is a pass over the tenant's `attr_values`, not over its
-documents. Each function runs on a reader thread; one that needs two statements runs them in
-one read transaction, so both see the same snapshot.
+The writes keep the summary in step in their own transaction (`index.Census`): a create
+counts its entity once per attribute (and per type and kind), an update counts it again where
+its types or an attribute's kinds changed, a delete takes it out. So discovery costs a read
+of the summary (a few rows per attribute and type), whatever the tenant's size. Each function
+runs on a reader thread; one that needs two statements runs them in one read transaction, so
+both see the same snapshot.
 """
 
 from __future__ import annotations
@@ -33,28 +29,22 @@ from broker.storage.base import AttributeDetails, TypeDetails
 # (type, attribute IRI, kind) for every combination held by an entity of the tenant (of
 # one type with `_ONLY_TYPE`); a multi-typed entity's attributes count under each type.
 _COMBINATIONS = """
-SELECT c.type, n.iri, c.atype FROM (
-    SELECT DISTINCT t.type, v.aid, v.atype
-    FROM entity_types AS t
-    JOIN attr_values AS v ON v.eid = t.eid
-    WHERE t.tenant = ?1 {only_type}
-) AS c JOIN attr_names AS n ON n.aid = c.aid
+SELECT k.type, n.iri, nullif(k.atype, '') FROM attr_names AS n
+JOIN attr_kinds AS k ON k.aid = n.aid
+WHERE n.tenant = ?1 AND k.entities > 0 {only_type}
 """
-_ONLY_TYPE = "AND t.type = ?2"
+_ONLY_TYPE = "AND k.type = ?2"
 
-# (type, kind) for one attribute, walked from its own rows: an attribute held by few
-# entities costs few probes, however many entities the tenant has.
+# (type, kind) for one attribute.
 _ONE_ATTRIBUTE = """
-SELECT DISTINCT t.type, v.atype
-FROM attr_names AS n
-CROSS JOIN attr_values AS v ON v.aid = n.aid
-CROSS JOIN entity_types AS t ON t.eid = v.eid
-WHERE n.tenant = ?1 AND n.iri = ?2
+SELECT k.type, nullif(k.atype, '') FROM attr_names AS n
+JOIN attr_kinds AS k ON k.aid = n.aid
+WHERE n.tenant = ?1 AND n.iri = ?2 AND k.entities > 0
 """
 
 # Entities holding each attribute name of the tenant (0 for a name no entity holds now).
 _ENTITY_COUNTS = """
-SELECT n.iri, (SELECT count(*) FROM attr_values AS v WHERE v.aid = n.aid AND v.seq = 0)
+SELECT n.iri, coalesce((SELECT h.entities FROM attr_holders AS h WHERE h.aid = n.aid), 0)
 FROM attr_names AS n WHERE n.tenant = ?1 {only_attribute}
 """
 _ONLY_ATTRIBUTE = "AND n.iri = ?2"
@@ -64,8 +54,8 @@ _TYPE_COUNT = "SELECT count(*) FROM entity_types WHERE tenant = ?1 AND type = ?2
 
 # The tenant's attribute names that some entity still holds (names are never deleted).
 _NAMES = """
-SELECT n.iri FROM attr_names AS n
-WHERE n.tenant = ?1 AND EXISTS (SELECT 1 FROM attr_values AS v WHERE v.aid = n.aid)
+SELECT n.iri FROM attr_names AS n JOIN attr_holders AS h ON h.aid = n.aid
+WHERE n.tenant = ?1 AND h.entities > 0
 ORDER BY n.iri
 """
 

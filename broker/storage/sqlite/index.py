@@ -23,9 +23,12 @@ instance), so "the entity has attribute A" is one primary-key probe; `seq` numbe
 attribute's instances from 0, so each (eid, aid) pair has exactly one row with `seq` 0 (what
 discovery counts for "entities holding A"). The query compiler only ever uses these rows to
 build a *superset* of the matches ('x' rows are always candidates), so what the table leaves
-out can make a query slower, never wrong. A second index, (aid, atype, eid), answers "which
-entities have attribute A" and discovery's counts; it too grows at its end for each attribute
-as eids grow.
+out can make a query slower, never wrong.
+
+Discovery reads a summary of these rows instead of the rows (`Census`: `attr_holders`, the
+entities holding each attribute key; `attr_kinds`, those of each entity type with an instance
+of each attribute type), which every write that adds, changes or removes rows keeps in step
+in the same transaction.
 
 Geometry-valued instances go to one of two places. A `Point` (what sensors and vehicles
 report) is a `geo_points` row keyed by (aid, cell, eid, seq), `cell` being its Z-order cell
@@ -141,6 +144,64 @@ class AttrIds:
         self.known.update(learned)
 
 
+def types_of(entity: ExpandedEntity) -> list[str]:
+    """The entity's type IRIs as `entity_types` holds them: in order, each once."""
+    types = entity.get("type", [])
+    if isinstance(types, str):
+        return [types]
+    if len(types) == 1 and type(types[0]) is str:  # the common case, without the generator
+        return [types[0]]
+    return list(dict.fromkeys(t for t in types if isinstance(t, str)))
+
+
+class Census:
+    """Changes to discovery's summary of the side tables, gathered during a write and
+    applied at its end (`apply`): `attr_holders` counts, per attribute key, the entities
+    with a row for it; `attr_kinds`, per (attribute key, entity type, attribute type), the
+    entities of that type with an instance of that attribute type ('' for a row with none:
+    an attribute without instances). Counts that reach 0 stay, as 0; discovery skips them."""
+
+    __slots__ = ("holders", "kinds")
+
+    def __init__(self) -> None:
+        self.holders: dict[int, int] = {}
+        self.kinds: dict[tuple[str, ...], dict[tuple[int, str], int]] = {}
+        """Per tuple of entity types: (aid, attribute type) -> entities."""
+
+    def count(self, aid: int, atypes: Iterable[str], types: tuple[str, ...], sign: int) -> None:
+        """One entity (of `types`) holding `aid` with instances of `atypes`, added (sign 1)
+        or taken away (-1)."""
+        holders = self.holders
+        holders[aid] = holders.get(aid, 0) + sign
+        kinds = self.kinds.get(types)
+        if kinds is None:
+            kinds = self.kinds[types] = {}
+        for atype in atypes:
+            key = (aid, atype)
+            kinds[key] = kinds.get(key, 0) + sign
+
+    def apply(self, conn: sqlite3.Connection) -> None:
+        holders = [(aid, n) for aid, n in self.holders.items() if n]
+        per_type: dict[tuple[int, str, str], int] = {}
+        for types, counts in self.kinds.items():
+            for (aid, atype), n in counts.items():
+                if n:
+                    for entity_type in types:
+                        key = (aid, entity_type, atype)
+                        per_type[key] = per_type.get(key, 0) + n
+        kinds = [(*key, n) for key, n in per_type.items() if n]
+        if holders:
+            insert_rows(conn, "INSERT INTO attr_holders (aid, entities)", 2, holders, _ADD)
+        if kinds:
+            insert_rows(
+                conn, "INSERT INTO attr_kinds (aid, type, atype, entities)", 4, kinds, _ADD
+            )
+        self.holders, self.kinds = {}, {}
+
+
+_ADD = " ON CONFLICT DO UPDATE SET entities = entities + excluded.entities"
+
+
 def entity_key(conn: sqlite3.Connection, tenant: str, entity_id: str) -> int | None:
     row = conn.execute(
         "SELECT eid FROM entities WHERE tenant = ? AND id = ?", (tenant, entity_id)
@@ -184,7 +245,7 @@ def index_new(
     learned: dict[tuple[str, str], int] | None = None,
 ) -> None:
     """Write the side-table rows of an entity row that has none yet (a fresh row)."""
-    index_new_rows(conn, tenant, [(eid, entity)], ids, learned)
+    index_new_rows(conn, tenant, [(eid, entity)], ids, learned, types=[types_of(entity)])
 
 
 def index_new_rows(
@@ -194,11 +255,14 @@ def index_new_rows(
     ids: AttrIds,
     learned: dict[tuple[str, str], int] | None = None,
     *,
+    types: Sequence[list[str]] | None = None,
     attributes: bool = True,
     geometry: bool = True,
 ) -> None:
     """`index_new` for many fresh rows, in one statement per table: a batch of creates
     crosses from Python into SQLite a handful of times, not a few times per entity.
+    `types` (each entity's, as `types_of` gives them) counts the entities in discovery's
+    summary (`Census`); schema migrations that ran before the summary existed leave it out.
     `attributes` / `geometry` False leave out the attr_values / geometry rows (schema
     migrations that fill one kind of table).
 
@@ -209,12 +273,15 @@ def index_new_rows(
         aid = aids[attr] = ids.resolve(conn, tenant, (attr,), learned)[attr]
         return aid
 
-    values, shapes = new_rows(entities, aids, aid_of, geometry=geometry)
+    census = None if types is None else Census()
+    values, shapes = new_rows(entities, aids, aid_of, geometry=geometry, census=census, types=types)
     if not values:
         return
     if attributes:
         insert_flat(conn, _VALUES_HEAD, 7, values, _VALUES_ROW)
     _insert_geometry(conn, aids, shapes)
+    if census is not None:
+        census.apply(conn)
 
 
 def reindex(
@@ -248,11 +315,28 @@ def reindex_rows(
     moved_shapes: list[tuple[int, str]] = []
     placed: list[tuple[int, str, GeoRow]] = []
     names: set[str] = set()
+    counted: list[tuple[str, set[str], tuple[str, ...], int]] = []
     for eid, old, new in changes:
         was_rows, now_rows = entity_rows(old), entity_rows(new)
+        was_types, now_types = tuple(types_of(old)), tuple(types_of(new))
+        retyped = was_types != now_types
         for attr in was_rows.keys() | now_rows.keys():
             old_values, old_geo = was_rows.get(attr, _NO_ROWS)
             new_values, new_geo = now_rows.get(attr, _NO_ROWS)
+            if retyped or (
+                old_values != new_values
+                and [row[2] for row in old_values] != [row[2] for row in new_values]
+            ):
+                # discovery's summary: the entity counted again where its types or this
+                # attribute's kinds changed
+                was_kinds = _kinds(old_values) if attr in was_rows else None
+                now_kinds = _kinds(new_values) if attr in now_rows else None
+                if was_kinds != now_kinds or retyped:
+                    if was_kinds is not None:
+                        counted.append((attr, was_kinds, was_types, -1))
+                    if now_kinds is not None:
+                        counted.append((attr, now_kinds, now_types, 1))
+                    names.add(attr)
             if old_values != new_values:
                 deleted.append((eid, attr))
                 inserted.append((eid, attr, new_values))
@@ -279,10 +363,31 @@ def reindex_rows(
     for eid, attr in moved_shapes:
         _delete_shapes(conn, eid, aids[attr])
     _insert_geometry(conn, aids, placed)
+    if counted:
+        census = Census()
+        for attr, kinds, types, sign in counted:
+            census.count(aids[attr], kinds, types, sign)
+        census.apply(conn)
+
+
+def _kinds(rows: list[ValueRow]) -> set[str]:
+    """The attribute types of an attribute's rows ('' for a row without one)."""
+    return {row[2] if type(row[2]) is str else "" for row in rows}
 
 
 def unindex(conn: sqlite3.Connection, eid: int) -> None:
-    """Remove every side-table row of the entity row `eid` (delete, and before re-indexing)."""
+    """Remove every side-table row of the entity row `eid` (delete, and before re-indexing),
+    and take it out of discovery's summary: call it while its `entity_types` rows are still
+    there."""
+    types = tuple(t for (t,) in conn.execute("SELECT type FROM entity_types WHERE eid = ?", (eid,)))
+    held: dict[int, set[str]] = {}
+    for aid, atype in conn.execute("SELECT aid, atype FROM attr_values WHERE eid = ?", (eid,)):
+        held.setdefault(aid, set()).add(atype if isinstance(atype, str) else "")
+    if held:
+        census = Census()
+        for aid, kinds in held.items():
+            census.count(aid, kinds, types, -1)
+        census.apply(conn)
     conn.execute("DELETE FROM attr_values WHERE eid = ?", (eid,))
     conn.execute("DELETE FROM geo_points WHERE eid = ?", (eid,))
     rids = [(row[0],) for row in conn.execute("SELECT rid FROM geo_shapes WHERE eid = ?", (eid,))]
@@ -302,11 +407,14 @@ def new_rows(
     aid_of: Callable[[str], int],
     *,
     geometry: bool = True,
+    census: Census | None = None,
+    types: Sequence[list[str]] | None = None,
 ) -> tuple[list[Any], list[tuple[int, str, GeoRow]]]:
     """The side-table rows of fresh entities (eid, entity) in one walk of each: the
     attr_values parameters, flat (`_VALUES_ROW`, seven per row), and the (eid, entity id,
     GeoRow) triples for `_insert_geometry`. `aids` holds the keys known so far; `aid_of` is
-    asked for the others (and adds them to `aids`).
+    asked for the others (and adds them to `aids`). With `census` (and `types`, each
+    entity's), every entity is counted in it as holding its attributes.
 
     The rows of `entity_rows`, spelled out again for the create path: that one builds a
     list per attribute for updates to compare, which costs a batch of creates 14,000
@@ -314,20 +422,37 @@ def new_rows(
     list (tests/storage/test_sqlite_batch_index.py holds both to one reference)."""
     values: list[Any] = []
     shapes: list[tuple[int, str, GeoRow]] = []
-    for eid, entity in entities:
+    holders = kinds = None
+    if census is not None:
+        holders = census.holders
+    for k, (eid, entity) in enumerate(entities):
         attrs = entity.get("attrs")
         if not isinstance(attrs, dict):
             continue
+        if census is not None and types is not None:
+            entity_types = tuple(types[k])
+            kinds = census.kinds.get(entity_types)
+            if kinds is None:
+                kinds = census.kinds[entity_types] = {}
         for attr, instances in attrs.items():
             aid = aids.get(attr)
             if aid is None:
                 aid = aid_of(attr)
+            if holders is not None:
+                holders[aid] = holders.get(aid, 0) + 1
             if not isinstance(instances, list) or not instances:
                 values += (eid, aid, 0, NO_VALUE, NO_VALUE, "x", NO_VALUE)
+                if kinds is not None:
+                    kinds[aid, ""] = kinds.get((aid, ""), 0) + 1
                 continue
+            counted: set[str] | None = set() if len(instances) > 1 else None
             for seq, instance in enumerate(instances):
                 if not isinstance(instance, dict):
                     values += (eid, aid, seq, NO_VALUE, NO_VALUE, "x", NO_VALUE)
+                    if kinds is not None and (counted is None or "" not in counted):
+                        kinds[aid, ""] = kinds.get((aid, ""), 0) + 1
+                        if counted is not None:
+                            counted.add("")
                     continue
                 atype = instance.get("type")
                 value = instance.get("value")
@@ -354,6 +479,13 @@ def new_rows(
                     kind,
                     val,
                 )
+                if kinds is not None:
+                    named = atype if isinstance(atype, str) else ""
+                    if counted is None or named not in counted:
+                        key = (aid, named)
+                        kinds[key] = kinds.get(key, 0) + 1
+                        if counted is not None:
+                            counted.add(named)
                 if (
                     geometry
                     and isinstance(value, dict)

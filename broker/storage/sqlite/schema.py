@@ -217,6 +217,29 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     # `entities.created_at` / `modified_at`, and writing them cost every create and update
     # two more parameters and 48 bytes of row.
     (_drop_timestamp_columns,),
+    # 9 -> 10: discovery from a summary kept in step by the writes (index.Census) instead of
+    # the (aid, atype, eid) index on attr_values, which served discovery alone and cost every
+    # attribute row a second B-tree entry.
+    (
+        """CREATE TABLE attr_holders (
+            aid INTEGER PRIMARY KEY,
+            entities INTEGER NOT NULL
+        )""",
+        """CREATE TABLE attr_kinds (
+            aid INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            atype TEXT NOT NULL,
+            entities INTEGER NOT NULL,
+            PRIMARY KEY (aid, type, atype)
+        ) WITHOUT ROWID""",
+        "INSERT INTO attr_holders (aid, entities) "
+        "SELECT aid, count(*) FROM attr_values WHERE seq = 0 GROUP BY aid",
+        "INSERT INTO attr_kinds (aid, type, atype, entities) "
+        "SELECT v.aid, t.type, coalesce(v.atype, ''), count(DISTINCT v.eid) "
+        "FROM attr_values AS v JOIN entity_types AS t ON t.eid = v.eid "
+        "GROUP BY v.aid, t.type, coalesce(v.atype, '')",
+        "DROP INDEX attr_values_by_attr",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

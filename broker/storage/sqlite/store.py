@@ -58,6 +58,7 @@ from broker.storage.sqlite.index import (
     index_new_rows,
     reindex,
     reindex_rows,
+    types_of,
     unindex,
 )
 from broker.storage.sqlite.query import query_entities
@@ -174,7 +175,7 @@ class SqliteStore:
     # -- entities --------------------------------------------------------------------------
 
     async def create_entity(self, tenant: str, entity: ExpandedEntity) -> None:
-        await self.writer.submit(_CreateOp(tenant, entity, _dumps(entity), _types_of(entity)))
+        await self.writer.submit(_CreateOp(tenant, entity, _dumps(entity), types_of(entity)))
         self._known_tenants.add(tenant)
 
     async def get_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
@@ -188,7 +189,7 @@ class SqliteStore:
 
     async def replace_entity(self, tenant: str, entity: ExpandedEntity) -> bool:
         self._forget(tenant, (entity["id"],))
-        op = _ReplaceOp(tenant, entity, _dumps(entity), _types_of(entity))
+        op = _ReplaceOp(tenant, entity, _dumps(entity), types_of(entity))
         return bool(await self.writer.submit(op))
 
     async def modify_entity(
@@ -227,7 +228,7 @@ class SqliteStore:
                 if from_hint:
                     continue
                 return old, new, outcome
-            op = _RewriteOp(tenant, new, _dumps(new), _types_of(new), eid, text, old)
+            op = _RewriteOp(tenant, new, _dumps(new), types_of(new), eid, text, old)
             if await self.writer.submit(op):
                 self._remember(key, eid, op.doc)
                 return old, new, outcome
@@ -286,7 +287,7 @@ class SqliteStore:
         distinct_ids(writes)
         self._forget(tenant, (w.entity_id for w in writes))
         rows = [
-            (w, None if w.entity is None else _dumps(w.entity), _types_of(w.entity or {}))
+            (w, None if w.entity is None else _dumps(w.entity), types_of(w.entity or {}))
             for w in writes
         ]
         if not writes:
@@ -508,15 +509,6 @@ def _loads(text: str) -> Any:
     return orjson.loads(text)
 
 
-def _types_of(entity: ExpandedEntity) -> list[str]:
-    types = entity.get("type", [])
-    if isinstance(types, str):
-        return [types]
-    if len(types) == 1 and type(types[0]) is str:  # the common case, without the generator
-        return [types[0]]
-    return list(dict.fromkeys(t for t in types if isinstance(t, str)))
-
-
 def _insert_types(
     conn: sqlite3.Connection, tenant: str, eid: int, entity_id: str, types: list[str]
 ) -> None:
@@ -623,6 +615,7 @@ def _insert_rows(
         [(first + k, e) for k, (e, _, _) in enumerate(creates) if k not in skipped],
         keys.ids,
         keys.learned,
+        types=[types for k, (_, _, types) in enumerate(creates) if k not in skipped],
     )
     return skipped
 
@@ -779,7 +772,7 @@ class _ModifyOp:
         new, outcome = self.change(old)
         if new is not old:
             # The row is the one just read, in this transaction: the rewrite's condition holds.
-            self.rewrite = _RewriteOp(self.tenant, new, _dumps(new), _types_of(new), eid, text, old)
+            self.rewrite = _RewriteOp(self.tenant, new, _dumps(new), types_of(new), eid, text, old)
             self.rewrite(conn)
         return old, new, outcome
 
@@ -923,7 +916,7 @@ def _retype(
     types: list[str],
 ) -> None:
     """Bring the entity's entity_types rows from `old`'s types to `types`."""
-    if _types_of(old) != types:
+    if types_of(old) != types:
         conn.execute("DELETE FROM entity_types WHERE eid = ?", (eid,))
         _insert_types(conn, tenant, eid, entity_id, types)
 
@@ -934,8 +927,8 @@ def _delete_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
     ).fetchone()
     if row is None:
         return False
+    unindex(conn, int(row[0]))  # while its types are there: discovery's summary needs them
     conn.execute("DELETE FROM entity_types WHERE eid = ?", (int(row[0]),))
-    unindex(conn, int(row[0]))
     return True
 
 
