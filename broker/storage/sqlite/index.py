@@ -456,19 +456,7 @@ def new_rows(
                     continue
                 atype = instance.get("type")
                 value = instance.get("value")
-                kind: str = "x"
-                val: Any = NO_VALUE
-                if atype == "Property":
-                    if type(value) is str:
-                        kind, val = "s", value
-                    else:  # no value at all is indexed as a null one: kind "x"
-                        kind, val = value_kind(value)
-                        if val is None:
-                            val = NO_VALUE
-                elif atype == "Relationship":
-                    target = instance.get("object")
-                    if isinstance(target, str):
-                        kind, val = "s", target
+                kind, val = _indexed(instance, atype, value)
                 dataset = instance.get("datasetId")
                 values += (
                     eid,
@@ -584,19 +572,7 @@ def entity_rows(entity: ExpandedEntity, *, geometry: bool = True) -> dict[str, A
                 continue
             atype = instance.get("type")
             value = instance.get("value")
-            kind: str = "x"
-            val: Any = NO_VALUE
-            if atype == "Property":
-                if type(value) is str:
-                    kind, val = "s", value
-                else:  # no value at all is indexed as a null one: kind "x"
-                    kind, val = value_kind(value)
-                    if val is None:
-                        val = NO_VALUE
-            elif atype == "Relationship":
-                target = instance.get("object")
-                if isinstance(target, str):
-                    kind, val = "s", target
+            kind, val = _indexed(instance, atype, value)
             dataset = instance.get("datasetId")
             values.append((
                 seq,
@@ -612,6 +588,21 @@ def entity_rows(entity: ExpandedEntity, *, geometry: bool = True) -> dict[str, A
                 else:
                     shapes.append(geo_row(attr, value))
     return found
+
+
+def _indexed(instance: dict[str, Any], atype: Any, value: Any) -> tuple[str, Any]:
+    """The (kind, val) of an instance's row (see the module docstring), NULL as NO_VALUE:
+    a Property's scalar value, a Relationship's one object IRI, else kind 'x'."""
+    if atype == "Property":
+        if type(value) is str:
+            return "s", value
+        kind, val = value_kind(value)  # no value at all is indexed as a null one: 'x'
+        return kind, NO_VALUE if val is None else val
+    if atype == "Relationship":
+        target = instance.get("object")
+        if isinstance(target, str):
+            return "s", target
+    return "x", NO_VALUE
 
 
 def value_kind(value: Any) -> tuple[str, Any]:
