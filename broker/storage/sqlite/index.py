@@ -191,15 +191,18 @@ class Census:
                         per_type[key] = per_type.get(key, 0) + n
         kinds = [(*key, n) for key, n in per_type.items() if n]
         if holders:
-            insert_rows(conn, "INSERT INTO attr_holders (aid, entities)", 2, holders, _ADD)
+            insert_rows(conn, "INSERT INTO attr_holders (aid, entities)", 2, holders, _ADD_HOLDERS)
         if kinds:
             insert_rows(
-                conn, "INSERT INTO attr_kinds (aid, type, atype, entities)", 4, kinds, _ADD
+                conn, "INSERT INTO attr_kinds (aid, type, atype, entities)", 4, kinds, _ADD_KINDS
             )
         self.holders, self.kinds = {}, {}
 
 
-_ADD = " ON CONFLICT DO UPDATE SET entities = entities + excluded.entities"
+_ADD = " DO UPDATE SET entities = entities + excluded.entities"
+_ADD_HOLDERS = " ON CONFLICT (aid)" + _ADD
+_ADD_KINDS = " ON CONFLICT (aid, type, atype)" + _ADD
+"""Counts added to those stored (SQLite before 3.35 needs the conflict target named)."""
 
 
 def entity_key(conn: sqlite3.Connection, tenant: str, entity_id: str) -> int | None:
