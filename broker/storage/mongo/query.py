@@ -74,30 +74,33 @@ class QueryCapabilities:
 CONSERVATIVE = QueryCapabilities(array_comparisons=False, geo_operators=False)
 
 
+PROBE_DOCUMENTS: list[dict[str, Any]] = [
+    {"_id": 1, "a": [{"v": 5}, {"v": "x"}]},
+    {"_id": 2, "a": [{"v": [1, 60]}]},
+    {"_id": 3, "a": [{"v": 50}]},
+    {"_id": 4, "a": [{"v": True}]},
+]
+ARRAY_PROBES: list[tuple[Filter, set[int]]] = [
+    ({"a.v": {"$gt": 10}}, {2, 3}),
+    ({"a.v": 1}, {2}),
+    ({"a.v": {"$lt": "y"}}, {1}),
+    ({"a": {"$elemMatch": {"v": {"$in": [5, 7]}}}}, {1}),
+    ({"a": {"$elemMatch": {"v": {"$not": {"$type": "number"}}}}}, {1, 4}),
+    ({"a": {"$elemMatch": {"v": {"$type": "array"}}}}, {2}),
+    ({"a": {"$elemMatch": {"$or": [{"v": {"$gte": 50}}, {"v": "x"}]}}}, {1, 2, 3}),
+]
+"""Filters over `PROBE_DOCUMENTS` and the ids MongoDB answers: comparisons through arrays of
+instances, type bracketing (`true` is not `1`), `$elemMatch` with `$or`, `$not` and `$type`."""
+
+
 async def probe_query_capabilities(db: AsyncDatabase[dict[str, Any]]) -> QueryCapabilities:
     """Try the operators the compiler would use in a scratch collection, and compare the
-    answers with what MongoDB gives."""
+    answers with what MongoDB gives (`ARRAY_PROBES`)."""
     scratch = db[f"probe_{uuid.uuid4().hex}"]
     try:
-        await scratch.insert_many(
-            [
-                {"_id": 1, "a": [{"v": 5}, {"v": "x"}]},
-                {"_id": 2, "a": [{"v": [1, 60]}]},
-                {"_id": 3, "a": [{"v": 50}]},
-                {"_id": 4, "a": [{"v": True}]},
-            ]
-        )
-        expected: list[tuple[Filter, set[int]]] = [
-            ({"a.v": {"$gt": 10}}, {2, 3}),
-            ({"a.v": 1}, {2}),
-            ({"a.v": {"$lt": "y"}}, {1}),
-            ({"a": {"$elemMatch": {"v": {"$in": [5, 7]}}}}, {1}),
-            ({"a": {"$elemMatch": {"v": {"$not": {"$type": "number"}}}}}, {1, 4}),
-            ({"a": {"$elemMatch": {"v": {"$type": "array"}}}}, {2}),
-            ({"a": {"$elemMatch": {"$or": [{"v": {"$gte": 50}}, {"v": "x"}]}}}, {1, 2, 3}),
-        ]
+        await scratch.insert_many([dict(doc) for doc in PROBE_DOCUMENTS])
         array_ok = True
-        for query, ids in expected:
+        for query, ids in ARRAY_PROBES:
             found = {doc["_id"] async for doc in scratch.find(query, {"_id": 1})}
             if found != ids:
                 array_ok = False
