@@ -387,4 +387,6 @@ def _as_problem(entity_id: str, outcome: BatchOutcome) -> NgsiLdError:
         return AlreadyExists(f"entity '{entity_id}' already exists", field="id")
     if isinstance(outcome, MissingEntity):
         return ResourceNotFound(f"entity '{entity_id}' not found", field="id")
+    if isinstance(outcome, NgsiLdError):  # bad input only the store could see (RejectedEntity)
+        return outcome
     return InternalError(f"entity '{entity_id}' could not be written: {outcome}")

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
+from broker.errors import BadRequestData
 from broker.query.ast import EntityQuery
 from broker.types import ExpandedEntity
 
@@ -25,6 +26,12 @@ class DuplicateEntity(StoreError):
 
 class MissingEntity(StoreError):
     """A batch "replace" named an id that does not exist in that tenant."""
+
+
+class RejectedEntity(StoreError, BadRequestData):
+    """The store cannot hold the entity as given, for a reason only that store checks (a
+    MongoDB 2dsphere index refuses a geometry it cannot read, such as a self-crossing
+    polygon): bad input, answered 400 BadRequestData naming the field, and nothing written."""
 
 
 class DuplicateSubscription(StoreError):

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import shapely.geometry
 from hypothesis import given
 from hypothesis import strategies as st
 from pymongo import AsyncMongoClient
+from pymongo.errors import BulkWriteError, WriteError
 from store_support import (
     EX,
     collect_sockets_pymongo_leaked,
@@ -19,8 +21,10 @@ from store_support import (
     simple_entity,
 )
 
+from broker.events import EventBus
+from broker.services.batch import BatchService
 from broker.settings import Settings
-from broker.storage.base import StoreError
+from broker.storage.base import RejectedEntity, StoreError
 from broker.storage.mongo import MongoStore
 from broker.storage.mongo.keys import decode_key, decode_keys, encode_key, encode_keys
 from broker.storage.mongo.names import MAX_DB_NAME_BYTES, tenant_db_name
@@ -225,3 +229,91 @@ async def test_journaling_with_unacknowledged_writes_is_refused() -> None:
     with pytest.raises(StoreError):
         await store.start()
     await collect_sockets_pymongo_leaked()
+
+
+# -- a location a 2dsphere index cannot read ---------------------------------------------
+
+
+LOCATION = "https://uri.etsi.org/ngsi-ld/location"
+BOW_TIE = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+"""A self-crossing ring: well-formed GeoJSON that MongoDB's 2dsphere index refuses."""
+
+
+def _placed(entity_id: str, geometry: dict[str, Any]) -> dict[str, Any]:
+    entity = simple_entity(entity_id, speed=1)
+    entity["attrs"][LOCATION] = [{"type": "GeoProperty", "value": geometry}]
+    return entity
+
+
+class _Refusing2dsphere:
+    """The store's `entities` collection as a MongoDB with the `geo_location` index serves
+    it: a document whose location is not a valid geometry is refused with error 16755 (the
+    message quotes the document, then the reason), the others are written."""
+
+    REASON = (
+        "Can't extract geo keys: { _id: \"x\", attrs: {} }  Loop is not valid: Edges 0 and 2 cross"
+    )
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    @staticmethod
+    def _refused(doc: dict[str, Any]) -> bool:
+        instances = doc.get("attrs", {}).get(encode_key(LOCATION), [])
+        return any(not shapely.geometry.shape(i["value"]).is_valid for i in instances)
+
+    async def insert_one(self, doc: dict[str, Any]) -> Any:
+        if self._refused(doc):
+            raise WriteError(self.REASON, 16755, {"code": 16755, "errmsg": self.REASON})
+        return await self.real.insert_one(doc)
+
+    async def bulk_write(self, requests: list[Any], ordered: bool = True) -> Any:
+        docs = [getattr(r, "_doc", None) for r in requests]
+        bad = [i for i, d in enumerate(docs) if d is not None and self._refused(d)]
+        kept = [r for i, r in enumerate(requests) if i not in bad]
+        result = await self.real.bulk_write(kept, ordered=ordered) if kept else None
+        if not bad:
+            return result
+        raise BulkWriteError({
+            "writeErrors": [{"index": i, "code": 16755, "errmsg": self.REASON} for i in bad],
+            "nMatched": result.matched_count if result else 0,
+        })
+
+
+@pytest.mark.mongo
+async def test_a_location_mongodb_cannot_index_is_bad_request_data_naming_it(
+    mongo: MongoStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create, and one element of a batch upsert, whose location the 2dsphere index
+    refuses answer 400 BadRequestData with `field: location` (not 500), and nothing of them
+    is stored; the batch's other elements are written."""
+    real = mongo._entities
+    monkeypatch.setattr(mongo, "_entities", lambda tenant: _Refusing2dsphere(real(tenant)))
+    point = {"type": "Point", "coordinates": [2.0, 41.0]}
+
+    with pytest.raises(RejectedEntity) as refused:
+        await mongo.create_entity("", _placed("urn:ngsi-ld:T:bad", BOW_TIE))
+    assert refused.value.status == 400
+    assert refused.value.to_problem()["type"].endswith("/BadRequestData")
+    assert refused.value.field == "location"
+    assert "Edges 0 and 2 cross" in refused.value.detail
+    assert await mongo.get_entity("", "urn:ngsi-ld:T:bad") is None
+
+    await mongo.create_entity("", _placed("urn:ngsi-ld:T:known", point))
+    batch = BatchService(mongo, EventBus())
+    result = await batch.upsert("", [
+        _placed("urn:ngsi-ld:T:new", point),
+        _placed("urn:ngsi-ld:T:bad2", BOW_TIE),
+        _placed("urn:ngsi-ld:T:known", BOW_TIE),
+    ], replace=True)
+    assert result.success == ["urn:ngsi-ld:T:new"]
+    errors = {e.entity_id: e.error for e in result.errors}
+    assert set(errors) == {"urn:ngsi-ld:T:bad2", "urn:ngsi-ld:T:known"}
+    for error in errors.values():
+        assert (error.status, error.field) == (400, "location")
+    assert await mongo.get_entity("", "urn:ngsi-ld:T:bad2") is None
+    kept = await mongo.get_entity("", "urn:ngsi-ld:T:known")
+    assert kept is not None and kept["attrs"][LOCATION][0]["value"] == point

@@ -6,7 +6,8 @@ at a tenant's first write), so they exist before the first query:
 - a `2dsphere` index on the `location` GeoProperty's values, only on a server with geo
   operators (nx-27017 accepts the index but cannot use it). MongoDB then refuses to store a
   document whose `location` it cannot read as GeoJSON, which broker validation makes rare
-  but not impossible (self-crossing polygons pass RFC 7946 checks);
+  but not impossible (self-crossing polygons pass RFC 7946 checks): the store raises
+  `RejectedEntity`, answered 400 BadRequestData naming `location`;
 - for each IRI in `settings.indexed_attributes`: indexes on the attribute's instance
   `value` and `object`, which serve the q comparisons the compiler pushes down. Only on a
   server whose multikey indexes keep array equality right (nx-27017's do not: with an index

@@ -31,7 +31,7 @@ from pymongo import (
 )
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from broker.query.ast import EntityQuery
 from broker.settings import Settings
@@ -48,6 +48,7 @@ from broker.storage.base import (
     Modified,
     QueryPage,
     R,
+    RejectedEntity,
     StoredSubscription,
     StoreError,
     SubscriptionPage,
@@ -77,6 +78,8 @@ SERVER_SELECTION_TIMEOUT_MS = 5000
 _FORBIDDEN_IN_DB_NAME = frozenset('/\\. "$*<>:|?\x00')
 _MAX_PREFIX = 40
 _DUPLICATE_KEY = 11000
+_GEO_KEYS = 16755
+"""MongoDB's "Can't extract geo keys": a 2dsphere index cannot read the geometry."""
 
 
 def entity_indexes(capabilities: Capabilities) -> list[IndexModel]:
@@ -545,7 +548,20 @@ def _bulk_error(write: BatchWrite, error: dict[str, Any]) -> StoreError:
     """A bulk write's per-operation error as the store contract's error."""
     if error.get("code") == _DUPLICATE_KEY:
         return DuplicateEntity(f"entity {write.entity_id} already exists")
+    if error.get("code") == _GEO_KEYS:
+        return _unreadable_location(str(error.get("errmsg", "")))
     return StoreError(f"MongoDB: {error.get('errmsg', error)}")
+
+
+def _unreadable_location(message: str) -> RejectedEntity:
+    """MongoDB's refusal of a `location` its 2dsphere index cannot read. Its message quotes
+    the whole document, then says what is wrong ("Loop is not valid: ... Edges 0 and 2
+    cross", "longitude/latitude is out of bounds"): the reason is the part after it."""
+    reason = message.rsplit("}", 1)[-1].strip(" :") or message
+    return RejectedEntity(
+        f"the location GeoProperty is not a geometry MongoDB can index: {reason[-300:]}",
+        field="location",
+    )
 
 
 @contextlib.contextmanager
@@ -556,4 +572,6 @@ def _translated() -> Iterator[None]:
     except DuplicateKeyError as exc:
         raise DuplicateEntity(str(exc)) from exc
     except PyMongoError as exc:
+        if isinstance(exc, OperationFailure) and exc.code == _GEO_KEYS:
+            raise _unreadable_location(str((exc.details or {}).get("errmsg", exc))) from exc
         raise StoreError(f"MongoDB: {exc}") from exc
