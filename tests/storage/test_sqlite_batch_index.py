@@ -311,6 +311,19 @@ def _summary(path: Path) -> tuple[dict[Any, int], dict[Any, int], dict[Any, int]
                 "FROM attr_values v JOIN entity_types t ON t.eid = v.eid GROUP BY 1, 2, 3"
             )
         }
+        types = {
+            (tenant, t): n
+            for tenant, t, n in conn.execute("SELECT tenant, type, entities FROM type_counts")
+            if n
+        }
+        assert not conn.execute("SELECT 1 FROM type_counts WHERE entities < 0").fetchall()
+        want_types = {
+            (tenant, t): n
+            for tenant, t, n in conn.execute(
+                "SELECT tenant, type, count(*) FROM entity_types GROUP BY 1, 2"
+            )
+        }
+        assert types == want_types
     finally:
         conn.close()
     return holders, want_holders, kinds, want_kinds
@@ -342,7 +355,8 @@ async def test_discoverys_summary_follows_every_kind_of_write(
 ) -> None:
     """After any sequence of creates, replaces (types changing too), conditional rewrites
     and deletes, single or in batches, the summary discovery reads holds what the side
-    tables hold: entities per attribute, and per (attribute, entity type, attribute type)."""
+    tables hold: entities per type, per attribute, and per (attribute, entity type, attribute
+    type)."""
     path = tmp_path_factory.mktemp("census") / "c.db"
     store = await _store(path)
     ids = IDS[:6]

@@ -598,3 +598,46 @@ async def test_migration_to_version_10_builds_discoverys_summary_from_the_side_t
         assert "attr_values_by_attr" not in indexes
     finally:
         await store.close()
+
+
+async def test_migration_to_version_11_counts_entities_per_type_from_entity_types(
+    tmp_path: Path,
+) -> None:
+    """A version-10 file (the type list counted `entity_types` rows per request) opens with
+    `type_counts` filled from what it holds, per tenant, and later creates, type changes and
+    deletes keep it in step."""
+    path = tmp_path / "v10.db"
+    conn = _at_version(path, 10)
+    both = dict(simple_entity("urn:x:2", speed=2), type=[EX + "Car", EX + "Thing"])
+    rows = [
+        ("t", simple_entity("urn:x:1", speed=1)),
+        ("t", both),
+        ("u", simple_entity("urn:x:1", "Car", speed=3)),
+    ]
+    for tenant, entity in rows:
+        eid = conn.execute(
+            "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
+            (tenant, entity["id"], orjson.dumps(entity).decode()),
+        ).lastrowid
+        assert eid is not None
+        conn.executemany(
+            "INSERT INTO entity_types (eid, type, tenant, id) VALUES (?, ?, ?, ?)",
+            [(eid, t, tenant, entity["id"]) for t in entity["type"]],
+        )
+        index_new_rows(conn, tenant, [(eid, entity)], AttrIds(), types=[entity["type"]])
+    conn.close()
+
+    store = await _started(str(path))
+    try:
+        assert await store.count_entities_by_type("t") == {EX + "Thing": 2, EX + "Car": 1}
+        assert await store.count_entities_by_type("u") == {EX + "Car": 1}
+        await store.create_entity("t", simple_entity("urn:x:3", "Car", speed=4))
+        await store.replace_entity("t", simple_entity("urn:x:2", "Bus", speed=2))
+        await store.delete_entity("t", "urn:x:1")
+        assert await store.count_entities_by_type("t") == {EX + "Car": 1, EX + "Bus": 1}
+        (car,) = await store.describe_types("t", EX + "Car")
+        assert car.entity_count == 1
+        assert await store.describe_types("t", EX + "Thing") == []
+        assert await store.count_entities_by_type("u") == {EX + "Car": 1}
+    finally:
+        await store.close()

@@ -2,7 +2,8 @@
 
 Answered from the side tables' summary (see `index.py`), never from the documents:
 
-- types and their entity counts: the `entity_types` index, grouped by type;
+- types and their entity counts: `type_counts` (entities per type, kept by the writes
+  wherever they write or delete `entity_types` rows; a count that falls to 0 stays, skipped);
 - attribute names: the tenant's `attr_names` whose `attr_holders` count is above 0 (a name
   is never deleted; its count falls to 0 when no entity holds it any more);
 - entities per attribute: that count;
@@ -10,9 +11,10 @@ Answered from the side tables' summary (see `index.py`), never from the document
   (attribute, entity type, attribute type) that some entity has. The kind is the instance's
   type, '' (read as NULL) for an attribute with no instance, which is listed with no kind.
 
-The writes keep the summary in step in their own transaction (`index.Census`): a create
-counts its entity once per attribute (and per type and kind), an update counts it again where
-its types or an attribute's kinds changed, a delete takes it out. So discovery costs a read
+The writes keep the summary in step in their own transaction (`index.Census`,
+`index.count_types`): a create counts its entity once per type and once per attribute (and
+per type and kind), an update counts it again where its types or an attribute's kinds
+changed, a delete takes it out. So discovery costs a read
 of the summary (a few rows per attribute and type), whatever the tenant's size. Each function
 runs on a reader thread; one that needs two statements runs them in one read transaction, so
 both see the same snapshot.
@@ -49,8 +51,10 @@ FROM attr_names AS n WHERE n.tenant = ?1 {only_attribute}
 """
 _ONLY_ATTRIBUTE = "AND n.iri = ?2"
 
-_TYPE_COUNTS = "SELECT type, count(*) FROM entity_types WHERE tenant = ?1 GROUP BY type"
-_TYPE_COUNT = "SELECT count(*) FROM entity_types WHERE tenant = ?1 AND type = ?2"
+_TYPE_COUNTS = (
+    "SELECT type, entities FROM type_counts WHERE tenant = ?1 AND entities > 0 ORDER BY type"
+)
+_TYPE_COUNT = "SELECT entities FROM type_counts WHERE tenant = ?1 AND type = ?2"
 
 # The tenant's attribute names that some entity still holds (names are never deleted).
 _NAMES = """
@@ -77,7 +81,7 @@ def describe_types(
             rows = conn.execute(_COMBINATIONS.format(only_type=""), (tenant,)).fetchall()
         else:
             row = conn.execute(_TYPE_COUNT, (tenant, entity_type)).fetchone()
-            if not row[0]:
+            if row is None or not row[0]:
                 return []
             counts = {entity_type: int(row[0])}
             rows = conn.execute(

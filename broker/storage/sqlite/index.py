@@ -201,7 +201,17 @@ class Census:
 _ADD = " DO UPDATE SET entities = entities + excluded.entities"
 _ADD_HOLDERS = " ON CONFLICT (aid)" + _ADD
 _ADD_KINDS = " ON CONFLICT (aid, type, atype)" + _ADD
+_ADD_TYPES = " ON CONFLICT (tenant, type)" + _ADD
 """Counts added to those stored (SQLite before 3.35 needs the conflict target named)."""
+
+
+def count_types(conn: sqlite3.Connection, tenant: str, counts: dict[str, int]) -> None:
+    """Move discovery's entities-per-type counts (`type_counts`) by `counts` (type ->
+    entities gained, negative for entities lost). Called wherever `entity_types` rows are
+    written or deleted, in the same transaction."""
+    rows = [(tenant, t, n) for t, n in counts.items() if n]
+    if rows:
+        insert_rows(conn, "INSERT INTO type_counts (tenant, type, entities)", 3, rows, _ADD_TYPES)
 
 
 def entity_key(conn: sqlite3.Connection, tenant: str, entity_id: str) -> int | None:

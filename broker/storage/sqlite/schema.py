@@ -240,6 +240,19 @@ MIGRATIONS: tuple[tuple[Step, ...], ...] = (
         "GROUP BY v.aid, t.type, coalesce(v.atype, '')",
         "DROP INDEX attr_values_by_attr",
     ),
+    # 10 -> 11: entities per type kept by the writes (`type_counts`, moved wherever
+    # `entity_types` rows are written or deleted), so the type list no longer counts the
+    # tenant's `entity_types` rows per request.
+    (
+        """CREATE TABLE type_counts (
+            tenant TEXT NOT NULL,
+            type TEXT NOT NULL,
+            entities INTEGER NOT NULL,
+            PRIMARY KEY (tenant, type)
+        ) WITHOUT ROWID""",
+        "INSERT INTO type_counts (tenant, type, entities) "
+        "SELECT tenant, type, count(*) FROM entity_types GROUP BY tenant, type",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

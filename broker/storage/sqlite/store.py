@@ -54,6 +54,7 @@ from broker.storage.sqlite.connection import (
 )
 from broker.storage.sqlite.index import (
     AttrIds,
+    count_types,
     create_value_indexes,
     index_new_rows,
     reindex,
@@ -598,17 +599,15 @@ def _insert_rows(
             )
         }
         skipped = set(range(len(creates))) - kept
-    insert_rows(
-        conn,
-        "INSERT INTO entity_types (eid, type, tenant, id)",
-        4,
-        [
-            (first + k, t, tenant, e["id"])
-            for k, (e, _, types) in enumerate(creates)
-            if k not in skipped
-            for t in types
-        ],
-    )
+    type_rows: list[tuple[int, str, str, str]] = []
+    per_type: dict[str, int] = {}
+    for k, (e, _, types) in enumerate(creates):
+        if k not in skipped:
+            for t in types:
+                type_rows.append((first + k, t, tenant, e["id"]))
+                per_type[t] = per_type.get(t, 0) + 1
+    insert_rows(conn, "INSERT INTO entity_types (eid, type, tenant, id)", 4, type_rows)
+    count_types(conn, tenant, per_type)
     index_new_rows(
         conn,
         tenant,
@@ -915,10 +914,16 @@ def _retype(
     old: ExpandedEntity,
     types: list[str],
 ) -> None:
-    """Bring the entity's entity_types rows from `old`'s types to `types`."""
-    if types_of(old) != types:
+    """Bring the entity's entity_types rows (and discovery's count per type) from `old`'s
+    types to `types`."""
+    was = types_of(old)
+    if was != types:
         conn.execute("DELETE FROM entity_types WHERE eid = ?", (eid,))
         _insert_types(conn, tenant, eid, entity_id, types)
+        moved = dict.fromkeys(was, -1)
+        for t in types:
+            moved[t] = moved.get(t, 0) + 1
+        count_types(conn, tenant, moved)
 
 
 def _delete_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
@@ -928,7 +933,10 @@ def _delete_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
     if row is None:
         return False
     unindex(conn, int(row[0]))  # while its types are there: discovery's summary needs them
-    conn.execute("DELETE FROM entity_types WHERE eid = ?", (int(row[0]),))
+    types = conn.execute(
+        "DELETE FROM entity_types WHERE eid = ? RETURNING type", (int(row[0]),)
+    ).fetchall()
+    count_types(conn, tenant, {str(t): -1 for (t,) in types})
     return True
 
 
