@@ -31,7 +31,7 @@ from broker.storage.sqlite.connection import WAL_BACKSTOP_PAGES
 from broker.storage.sqlite.index import AttrIds, entity_key, index_new_rows
 from broker.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from broker.storage.sqlite.writer import Call
-from broker.types import DEFAULT_TENANT
+from broker.types import DEFAULT_TENANT, ExpandedEntity
 
 
 @pytest.mark.parametrize(
@@ -549,6 +549,26 @@ async def test_migration_to_version_9_drops_the_timestamp_copies_and_keeps_every
         await store.close()
 
 
+def _put(conn: sqlite3.Connection, rows: list[tuple[str, ExpandedEntity]], *, summary: bool
+         ) -> None:
+    """(tenant, entity) rows written into a file at an older version as its writes did:
+    the document, its types and its side-table rows (counted in discovery's attribute
+    summary when the file has one)."""
+    for tenant, entity in rows:
+        eid = conn.execute(
+            "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
+            (tenant, entity["id"], orjson.dumps(entity).decode()),
+        ).lastrowid
+        assert eid is not None
+        conn.executemany(
+            "INSERT INTO entity_types (eid, type, tenant, id) VALUES (?, ?, ?, ?)",
+            [(eid, t, tenant, entity["id"]) for t in entity["type"]],
+        )
+        index_new_rows(
+            conn, tenant, [(eid, entity)], AttrIds(), types=[entity["type"]] if summary else None
+        )
+
+
 async def test_migration_to_version_10_builds_discoverys_summary_from_the_side_tables(
     tmp_path: Path,
 ) -> None:
@@ -563,17 +583,7 @@ async def test_migration_to_version_10_builds_discoverys_summary_from_the_side_t
         ("t", both),
         ("u", simple_entity("urn:x:1", "Car", speed=3)),
     ]
-    for tenant, entity in rows:
-        eid = conn.execute(
-            "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
-            (tenant, entity["id"], orjson.dumps(entity).decode()),
-        ).lastrowid
-        assert eid is not None
-        conn.executemany(
-            "INSERT INTO entity_types (eid, type, tenant, id) VALUES (?, ?, ?, ?)",
-            [(eid, t, tenant, entity["id"]) for t in entity["type"]],
-        )
-        index_new_rows(conn, tenant, [(eid, entity)], AttrIds())
+    _put(conn, rows, summary=False)
     conn.close()
 
     store = await _started(str(path))
@@ -614,17 +624,7 @@ async def test_migration_to_version_11_counts_entities_per_type_from_entity_type
         ("t", both),
         ("u", simple_entity("urn:x:1", "Car", speed=3)),
     ]
-    for tenant, entity in rows:
-        eid = conn.execute(
-            "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
-            (tenant, entity["id"], orjson.dumps(entity).decode()),
-        ).lastrowid
-        assert eid is not None
-        conn.executemany(
-            "INSERT INTO entity_types (eid, type, tenant, id) VALUES (?, ?, ?, ?)",
-            [(eid, t, tenant, entity["id"]) for t in entity["type"]],
-        )
-        index_new_rows(conn, tenant, [(eid, entity)], AttrIds(), types=[entity["type"]])
+    _put(conn, rows, summary=True)
     conn.close()
 
     store = await _started(str(path))
