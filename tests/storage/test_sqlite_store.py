@@ -31,7 +31,7 @@ from broker.storage.sqlite.connection import WAL_BACKSTOP_PAGES
 from broker.storage.sqlite.index import AttrIds, entity_key, index_new_rows
 from broker.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from broker.storage.sqlite.writer import Call
-from broker.types import DEFAULT_TENANT, ExpandedEntity
+from broker.types import DEFAULT_TENANT
 
 
 @pytest.mark.parametrize(
@@ -549,11 +549,18 @@ async def test_migration_to_version_9_drops_the_timestamp_copies_and_keeps_every
         await store.close()
 
 
-def _put(conn: sqlite3.Connection, rows: list[tuple[str, ExpandedEntity]], *, summary: bool
-         ) -> None:
-    """(tenant, entity) rows written into a file at an older version as its writes did:
-    the document, its types and its side-table rows (counted in discovery's attribute
-    summary when the file has one)."""
+def _three_entities_at(path: Path, version: int) -> None:
+    """A file at `version` holding, as that version's writes left them (document, types,
+    side-table rows, counted in discovery's attribute summary from version 10 on), tenant t:
+    urn:x:1 (Thing, speed 1) and urn:x:2 (Car and Thing, speed 2, name "b"); tenant u:
+    urn:x:1 (Car, speed 3)."""
+    conn = _at_version(path, version)
+    both = dict(simple_entity("urn:x:2", speed=2, name="b"), type=[EX + "Car", EX + "Thing"])
+    rows = [
+        ("t", simple_entity("urn:x:1", speed=1)),
+        ("t", both),
+        ("u", simple_entity("urn:x:1", "Car", speed=3)),
+    ]
     for tenant, entity in rows:
         eid = conn.execute(
             "INSERT INTO entities (tenant, id, doc) VALUES (?, ?, ?)",
@@ -564,9 +571,9 @@ def _put(conn: sqlite3.Connection, rows: list[tuple[str, ExpandedEntity]], *, su
             "INSERT INTO entity_types (eid, type, tenant, id) VALUES (?, ?, ?, ?)",
             [(eid, t, tenant, entity["id"]) for t in entity["type"]],
         )
-        index_new_rows(
-            conn, tenant, [(eid, entity)], AttrIds(), types=[entity["type"]] if summary else None
-        )
+        types = [entity["type"]] if version >= 10 else None
+        index_new_rows(conn, tenant, [(eid, entity)], AttrIds(), types=types)
+    conn.close()
 
 
 async def test_migration_to_version_10_builds_discoverys_summary_from_the_side_tables(
@@ -576,15 +583,7 @@ async def test_migration_to_version_10_builds_discoverys_summary_from_the_side_t
     opens with the summary filled from what it holds: the same counts, names and kinds, per
     tenant; the index is gone, and later writes keep the summary in step."""
     path = tmp_path / "v9.db"
-    conn = _at_version(path, 9)
-    both = dict(simple_entity("urn:x:2", speed=2, name="b"), type=[EX + "Car", EX + "Thing"])
-    rows = [
-        ("t", simple_entity("urn:x:1", speed=1)),
-        ("t", both),
-        ("u", simple_entity("urn:x:1", "Car", speed=3)),
-    ]
-    _put(conn, rows, summary=False)
-    conn.close()
+    _three_entities_at(path, 9)
 
     store = await _started(str(path))
     try:
@@ -617,15 +616,7 @@ async def test_migration_to_version_11_counts_entities_per_type_from_entity_type
     `type_counts` filled from what it holds, per tenant, and later creates, type changes and
     deletes keep it in step."""
     path = tmp_path / "v10.db"
-    conn = _at_version(path, 10)
-    both = dict(simple_entity("urn:x:2", speed=2), type=[EX + "Car", EX + "Thing"])
-    rows = [
-        ("t", simple_entity("urn:x:1", speed=1)),
-        ("t", both),
-        ("u", simple_entity("urn:x:1", "Car", speed=3)),
-    ]
-    _put(conn, rows, summary=True)
-    conn.close()
+    _three_entities_at(path, 10)
 
     store = await _started(str(path))
     try:
