@@ -57,7 +57,7 @@ from broker.storage.base import (
 )
 from broker.storage.mongo import discovery
 from broker.storage.mongo.capabilities import Capabilities, probe
-from broker.storage.mongo.documents import from_document, to_document
+from broker.storage.mongo.documents import REVISION, from_document, to_document
 from broker.storage.mongo.indexes import query_indexes
 from broker.storage.mongo.keys import decode_keys, encode_keys
 from broker.storage.mongo.names import tenant_db_name
@@ -79,6 +79,9 @@ _FORBIDDEN_IN_DB_NAME = frozenset('/\\. "$*<>:|?\x00')
 _MAX_PREFIX = 40
 _DUPLICATE_KEY = 11000
 _GEO_KEYS = 16755
+_MODIFY_ROUNDS = 100
+"""Read-change-write rounds a modification tries while other replicas keep writing the
+entity in between (each failed round means another write succeeded)."""
 """MongoDB's "Can't extract geo keys": a 2dsphere index cannot read the geometry."""
 
 
@@ -213,15 +216,30 @@ class MongoStore:
     async def modify_entity(
         self, tenant: str, entity_id: str, change: Change[R]
     ) -> Modified[R] | None:
-        """A read, then a replace (the caller's entity lock keeps this process's writes to the
-        entity in order; writes from other replicas can still interleave)."""
-        old = await self.get_entity(tenant, entity_id)
-        if old is None:
-            return None
-        new, outcome = change(old)
-        if new is not old and not await self.replace_entity(tenant, new):
-            return None
-        return old, new, outcome
+        """A read, then a replace on condition that the document is still the one read (its
+        `_rev`). The caller's entity lock keeps this process's writes to the entity in
+        order; a write from another replica in between fails the condition, and the cycle
+        runs again on what that replica wrote, so neither change is lost."""
+        collection = self._entities(tenant)
+        for _ in range(_MODIFY_ROUNDS):
+            with _translated():
+                doc = await collection.find_one({"_id": entity_id})
+            if doc is None:
+                return None
+            old = from_document(doc)
+            new, outcome = change(old)
+            if new is old:
+                return old, new, outcome
+            revision = doc.get(REVISION)
+            read = {"_id": entity_id, REVISION: revision if revision is not None
+                    else {"$exists": False}}
+            async with self._write():
+                result = await collection.replace_one(read, to_document(new))
+            if result.matched_count:
+                return old, new, outcome
+        raise StoreError(
+            f"entity {entity_id} changed under this write {_MODIFY_ROUNDS} times in a row"
+        )
 
     async def delete_entity(self, tenant: str, entity_id: str) -> ExpandedEntity | None:
         async with self._write():
