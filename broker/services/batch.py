@@ -40,9 +40,11 @@ from broker.services.validation import ModelValidation, held_warnings, validated
 from broker.storage.base import (
     BatchOutcome,
     BatchWrite,
+    ChangedEntity,
     DuplicateEntity,
     EntityStore,
     MissingEntity,
+    revision_of,
 )
 from broker.types import ExpandedEntity
 
@@ -70,6 +72,8 @@ class BatchResult:
 
 
 _TENANT_HINTS = 10_000
+_CHANGED_ROUNDS = 100
+"""Rounds a batch re-reads and re-applies entities other replicas keep writing meanwhile."""
 """Tenants whose last upsert the service remembers (whether it found its ids absent)."""
 
 
@@ -97,19 +101,25 @@ class _Round:
         refusal = self.refused.get(entity_id)
         return refusal is not None and not isinstance(refusal, DuplicateEntity)
 
-    def result(
-        self, again: _Round | None = None, redone: Collection[str] = ()
-    ) -> BatchResult:
-        """The BatchOperationResult; with `again`, the elements of the `redone` ids are
-        those of `again` (the same elements, applied once more to what the store holds)."""
+    def merged(self, again: _Round, redone: Collection[str]) -> _Round:
+        """This round with the elements of the `redone` ids taken from `again` (the same
+        elements, applied once more to what the store holds)."""
+        replacing = iter(again.elements)
+        return _Round(
+            [next(replacing) if el[0] in redone else el for el in self.elements],
+            {**{i: o for i, o in self.refused.items() if i not in redone}, **again.refused},
+            [*self.created, *again.created],
+        )
+
+    def changed(self) -> set[str]:
+        """The ids whose conditional write found the entity changed since it was read."""
+        return {i for i, o in self.refused.items() if isinstance(o, ChangedEntity)}
+
+    def result(self) -> BatchResult:
+        """The BatchOperationResult."""
         elements = self.elements
         refused = self.refused
         created = set(self.created)
-        if again is not None:
-            replacing = iter(again.elements)
-            elements = [next(replacing) if el[0] in redone else el for el in elements]
-            refused = {**{i: o for i, o in refused.items() if i not in redone}, **again.refused}
-            created.update(again.created)
         result = BatchResult()
         succeeded: set[str] = set()
         for entity_id, error in elements:
@@ -298,7 +308,8 @@ class BatchService:
                     )
                 if learn:
                     self._learn(tenant, absent=not before)
-                return (await self._apply(tenant, steps, before)).result()
+                done = await self._apply(tenant, steps, before)
+                return (await self._settled(tenant, steps, done)).result()
             with held_warnings() as held:
                 first = await self._apply(tenant, steps, {})
             unsure = first.unsure()
@@ -311,7 +322,23 @@ class BatchService:
             if not unsure:
                 return first.result()
             again = await self._apply(tenant, [s for s in steps if s[0] in unsure], found)
-            return first.result(again, unsure)
+            return (await self._settled(tenant, steps, first.merged(again, unsure))).result()
+
+    async def _settled(
+        self, tenant: str, steps: Sequence[tuple[str, Step]], done: _Round
+    ) -> _Round:
+        """`done` with the elements of every entity another process wrote between this
+        batch's read and its write (a store shared by replicas refused the write as
+        ChangedEntity) read again and applied again to what that process wrote, until none
+        is refused so (at most `_CHANGED_ROUNDS` times; then ChangedEntity is the answer)."""
+        for _ in range(_CHANGED_ROUNDS):
+            changed = done.changed()
+            if not changed:
+                break
+            found = await self.store.get_entities(tenant, sorted(changed))
+            again = await self._apply(tenant, [s for s in steps if s[0] in changed], found)
+            done = done.merged(again, changed)
+        return done
 
     def _learn(self, tenant: str, *, absent: bool) -> None:
         self._absent.pop(tenant, None)  # the most recent tenant goes last
@@ -378,8 +405,8 @@ def _write_of(
     entity_id: str, old: ExpandedEntity | None, new: ExpandedEntity | None
 ) -> BatchWrite | None:
     if new is None:
-        return None if old is None else BatchWrite.delete(entity_id)
-    return BatchWrite.create(new) if old is None else BatchWrite.replace(new)
+        return None if old is None else BatchWrite.delete(entity_id, revision_of(old))
+    return BatchWrite.create(new) if old is None else BatchWrite.replace(new, revision_of(old))
 
 
 def _as_problem(entity_id: str, outcome: BatchOutcome) -> NgsiLdError:

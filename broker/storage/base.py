@@ -28,6 +28,12 @@ class MissingEntity(StoreError):
     """A batch "replace" named an id that does not exist in that tenant."""
 
 
+class ChangedEntity(StoreError):
+    """A conditional batch write (`BatchWrite.revision`) found the entity changed since it
+    was read: another process wrote it in between. The caller reads it again and re-applies
+    its change."""
+
+
 class RejectedEntity(StoreError, BadRequestData):
     """The store cannot hold the entity as given, for a reason only that store checks (a
     MongoDB 2dsphere index refuses a geometry it cannot read, such as a self-crossing
@@ -43,23 +49,35 @@ class BatchWrite(NamedTuple):
     exists), "replace" overwrites the stored entity of that id (MissingEntity when there is
     none), "delete" removes `entity_id` (a missing id is not an error: the caller read the
     entities under its locks and knows what it deletes). A named tuple: a batch makes one
-    per entity, and a frozen dataclass costs several times as much to make."""
+    per entity, and a frozen dataclass costs several times as much to make.
+
+    `revision`: the `revision_of` the entity the caller read, for a store shared by several
+    processes (MongoDB): the replace or delete then happens only if the stored entity is
+    still that one, else its outcome is ChangedEntity. None: unconditional."""
 
     kind: Literal["create", "replace", "delete"]
     entity_id: str
     entity: ExpandedEntity | None = None
+    revision: str | None = None
 
     @staticmethod
     def create(entity: ExpandedEntity) -> BatchWrite:
         return BatchWrite("create", entity["id"], entity)
 
     @staticmethod
-    def replace(entity: ExpandedEntity) -> BatchWrite:
-        return BatchWrite("replace", entity["id"], entity)
+    def replace(entity: ExpandedEntity, revision: str | None = None) -> BatchWrite:
+        return BatchWrite("replace", entity["id"], entity, revision)
 
     @staticmethod
-    def delete(entity_id: str) -> BatchWrite:
-        return BatchWrite("delete", entity_id)
+    def delete(entity_id: str, revision: str | None = None) -> BatchWrite:
+        return BatchWrite("delete", entity_id, None, revision)
+
+
+def revision_of(entity: ExpandedEntity | None) -> str | None:
+    """The revision a store handed out with an entity it read (`get_entities`): a store
+    shared by several processes returns entities that carry one (a dict subclass with a
+    `revision` attribute); others return plain dicts, and None."""
+    return getattr(entity, "revision", None)
 
 
 BatchOutcome = StoreError | None

@@ -25,7 +25,7 @@ from store_support import (
 from broker.events import EventBus
 from broker.services.batch import BatchService
 from broker.settings import Settings
-from broker.storage.base import RejectedEntity, StoreError
+from broker.storage.base import BatchWrite, RejectedEntity, StoreError, revision_of
 from broker.storage.mongo import MongoStore
 from broker.storage.mongo.keys import decode_key, decode_keys, encode_key, encode_keys
 from broker.storage.mongo.names import MAX_DB_NAME_BYTES, tenant_db_name
@@ -373,3 +373,64 @@ async def test_a_change_to_a_document_written_before_revisions_is_kept(
     stored = await raw[_prefix(mongo)][ENTITIES].find_one({"_id": "urn:ngsi-ld:T:old"})
     assert stored is not None and "_rev" in stored and EX + "x" not in stored["attrs"]
     assert set(stored["attrs"]) == {encode_key(EX + "x")}
+
+
+@pytest.mark.mongo
+async def test_two_replicas_batch_updating_one_entity_at_once_lose_no_change(
+    mongo: MongoStore, mongo_url: str
+) -> None:
+    """Batch upserts (options=update) on one replica and single changes on another, to the
+    same entity at once: a batch element whose entity the other replica wrote between the
+    batch's read and write is read and applied again, so every attribute either added is
+    there at the end (without the conditional write about half were lost)."""
+    other = MongoStore(mongo_url, Settings(mongo_db_prefix=mongo._prefix))
+    await other.start()
+    try:
+        await mongo.create_entity("", simple_entity("urn:ngsi-ld:T:shared", speed=1))
+        batch = BatchService(mongo, EventBus())
+
+        async def batches() -> None:
+            for i in range(15):
+                fragment = simple_entity("urn:ngsi-ld:T:shared", **{f"a{i}": i})
+                result = await batch.upsert("", [fragment], replace=False)
+                assert result.errors == []
+
+        async def singles() -> None:
+            for i in range(15):
+                done = await other.modify_entity("", "urn:ngsi-ld:T:shared", _adding(f"b{i}"))
+                assert done is not None
+
+        await asyncio.gather(batches(), singles())
+        entity = await mongo.get_entity("", "urn:ngsi-ld:T:shared")
+        assert entity is not None
+        names = {name.removeprefix(EX) for name in entity["attrs"]}
+        assert names == {"speed"} | {f"{t}{i}" for t in "ab" for i in range(15)}
+    finally:
+        await other.close()
+
+
+@pytest.mark.mongo
+async def test_a_batch_write_naming_a_revision_happens_only_on_that_revision(
+    mongo: MongoStore,
+) -> None:
+    for n in range(4):
+        await mongo.create_entity("", simple_entity(f"urn:ngsi-ld:T:{n}", speed=n))
+    read = await mongo.get_entities("", [f"urn:ngsi-ld:T:{n}" for n in range(4)])
+    stale = {i: revision_of(e) for i, e in read.items()}
+    assert all(stale.values())
+    for n in (0, 1):  # another replica writes these two after the read
+        await mongo.modify_entity("", f"urn:ngsi-ld:T:{n}", _adding("late"))
+    outcomes = await mongo.write_batch("", [
+        BatchWrite.replace(simple_entity("urn:ngsi-ld:T:0", speed=9), stale["urn:ngsi-ld:T:0"]),
+        BatchWrite.delete("urn:ngsi-ld:T:1", stale["urn:ngsi-ld:T:1"]),
+        BatchWrite.replace(simple_entity("urn:ngsi-ld:T:2", speed=9), stale["urn:ngsi-ld:T:2"]),
+        BatchWrite.delete("urn:ngsi-ld:T:3", stale["urn:ngsi-ld:T:3"]),
+        BatchWrite.replace(simple_entity("urn:ngsi-ld:T:gone", speed=9), stale["urn:ngsi-ld:T:2"]),
+    ])
+    assert [type(o).__name__ for o in outcomes] == [
+        "ChangedEntity", "ChangedEntity", "NoneType", "NoneType", "MissingEntity"
+    ]
+    after = await mongo.get_entities("", [f"urn:ngsi-ld:T:{n}" for n in range(4)])
+    assert set(after) == {"urn:ngsi-ld:T:0", "urn:ngsi-ld:T:1", "urn:ngsi-ld:T:2"}
+    assert EX + "late" in after["urn:ngsi-ld:T:0"]["attrs"]
+    assert after["urn:ngsi-ld:T:2"]["attrs"][EX + "speed"][0]["value"] == 9

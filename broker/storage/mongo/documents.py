@@ -34,9 +34,20 @@ def to_document(entity: ExpandedEntity) -> dict[str, Any]:
     return doc
 
 
+class StoredEntity(dict[str, Any]):
+    """An entity as read, with the `_rev` of the document it came from (`revision`, None
+    for a document written before revisions), which a conditional write names."""
+
+    __slots__ = ("revision",)
+
+    revision: str | None
+
+
 def from_document(doc: dict[str, Any]) -> ExpandedEntity:
-    entity: ExpandedEntity = {"id": doc["_id"]}
+    entity = StoredEntity(id=doc["_id"])
     for key, value in doc.items():
         if key not in _OWN:
             entity[decode_key(key)] = decode_keys(value)
+    revision = doc.get(REVISION)
+    entity.revision = revision if isinstance(revision, str) else None
     return entity

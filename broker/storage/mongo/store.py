@@ -42,6 +42,7 @@ from broker.storage.base import (
     BatchOutcome,
     BatchWrite,
     Change,
+    ChangedEntity,
     DuplicateEntity,
     DuplicateSubscription,
     MissingEntity,
@@ -269,21 +270,31 @@ class MongoStore:
         self, tenant: str, writes: Sequence[BatchWrite]
     ) -> list[BatchOutcome]:
         """One unordered `bulk_write` (ids are distinct, so order cannot matter); per-write
-        errors come back by index. A replace whose id is gone is found by one more read,
-        only when the bulk matched fewer documents than it replaced."""
+        errors come back by index. A replace or delete with a `revision` names the `_rev`
+        read. Only when the bulk matched or deleted fewer documents than it was given, one
+        more read tells, per write, whether it was written (a replace: the `_rev` it wrote
+        is there), changed by someone else (ChangedEntity) or gone (MissingEntity for a
+        replace; nothing for a delete)."""
         distinct_ids(writes)
         if not writes:
             return []
         requests: list[InsertOne[Doc] | ReplaceOne[Doc] | DeleteOne] = []
-        for w in writes:
+        written: dict[int, str] = {}
+        """Per replace (index): the `_rev` its document carries."""
+        for i, w in enumerate(writes):
+            match: Doc = {"_id": w.entity_id}
+            if w.revision is not None:
+                match[REVISION] = w.revision
             if w.kind == "delete":
-                requests.append(DeleteOne({"_id": w.entity_id}))
+                requests.append(DeleteOne(match))
+                continue
+            assert w.entity is not None
+            doc = to_document(w.entity)
+            if w.kind == "create":
+                requests.append(InsertOne(doc))
             else:
-                assert w.entity is not None
-                doc = to_document(w.entity)
-                requests.append(
-                    InsertOne(doc) if w.kind == "create" else ReplaceOne({"_id": w.entity_id}, doc)
-                )
+                requests.append(ReplaceOne(match, doc))
+                written[i] = doc[REVISION]
         outcomes: list[BatchOutcome] = [None] * len(writes)
         async with self._write():
             if any(w.kind == "create" for w in writes):
@@ -291,18 +302,35 @@ class MongoStore:
             collection = self._entities(tenant)
             try:
                 result = await collection.bulk_write(requests, ordered=False)
-                matched = result.matched_count
+                matched, deleted = result.matched_count, result.deleted_count
             except BulkWriteError as exc:
                 matched = int(exc.details.get("nMatched", 0))
+                deleted = int(exc.details.get("nRemoved", 0))
                 for error in exc.details.get("writeErrors", []):
                     outcomes[error["index"]] = _bulk_error(writes[error["index"]], error)
-            replaced = [i for i, w in enumerate(writes) if w.kind == "replace"]
-            if matched < sum(1 for i in replaced if outcomes[i] is None):
-                ids = [writes[i].entity_id for i in replaced if outcomes[i] is None]
-                found = {d["_id"] async for d in collection.find({"_id": {"$in": ids}}, {"_id": 1})}
-                for i in replaced:
-                    if outcomes[i] is None and writes[i].entity_id not in found:
-                        outcomes[i] = MissingEntity(f"entity {writes[i].entity_id} does not exist")
+            open_replaces = [i for i in written if outcomes[i] is None]
+            guarded_deletes = [
+                i for i, w in enumerate(writes)
+                if w.kind == "delete" and w.revision is not None and outcomes[i] is None
+            ]
+            deletes = sum(1 for w in writes if w.kind == "delete")
+            if matched < len(open_replaces) or (guarded_deletes and deleted < deletes):
+                ids = [writes[i].entity_id for i in open_replaces + guarded_deletes]
+                stored = {
+                    d["_id"]: d.get(REVISION)
+                    async for d in collection.find({"_id": {"$in": ids}}, {REVISION: 1})
+                }
+                for i in open_replaces:
+                    entity_id = writes[i].entity_id
+                    if entity_id not in stored:
+                        outcomes[i] = MissingEntity(f"entity {entity_id} does not exist")
+                    elif stored[entity_id] != written[i]:
+                        outcomes[i] = ChangedEntity(f"entity {entity_id} changed since read")
+                for i in guarded_deletes:
+                    if writes[i].entity_id in stored:
+                        outcomes[i] = ChangedEntity(
+                            f"entity {writes[i].entity_id} changed since read"
+                        )
         return outcomes
 
     # -- discovery (clauses 5.7.5-5.7.10; pipelines in discovery.py) -----------------------
