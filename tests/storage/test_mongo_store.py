@@ -330,32 +330,36 @@ def _adding(name: str) -> Any:
     return change
 
 
+@pytest.fixture
+async def other(mongo: MongoStore, mongo_url: str) -> AsyncIterator[MongoStore]:
+    """A second broker replica's store on `mongo`'s databases."""
+    store = MongoStore(mongo_url, Settings(mongo_db_prefix=mongo._prefix))
+    await store.start()
+    yield store
+    await store.close()
+
+
 @pytest.mark.mongo
 async def test_two_replicas_changing_one_entity_at_once_lose_no_change(
-    mongo: MongoStore, mongo_url: str
+    mongo: MongoStore, other: MongoStore
 ) -> None:
     """Two broker replicas on one database each add attributes to the same entity, their
     reads and writes interleaving: every attribute added by either is there at the end (a
     plain read-then-replace lost about half of them), and the document's revision is not
     part of the entity."""
-    other = MongoStore(mongo_url, Settings(mongo_db_prefix=mongo._prefix))
-    await other.start()
-    try:
-        await mongo.create_entity("", simple_entity("urn:ngsi-ld:T:shared", speed=1))
+    await mongo.create_entity("", simple_entity("urn:ngsi-ld:T:shared", speed=1))
 
-        async def replica(store: MongoStore, tag: str) -> None:
-            for i in range(15):
-                done = await store.modify_entity("", "urn:ngsi-ld:T:shared", _adding(f"{tag}{i}"))
-                assert done is not None
+    async def replica(store: MongoStore, tag: str) -> None:
+        for i in range(15):
+            done = await store.modify_entity("", "urn:ngsi-ld:T:shared", _adding(f"{tag}{i}"))
+            assert done is not None
 
-        await asyncio.gather(replica(mongo, "a"), replica(other, "b"))
-        entity = await other.get_entity("", "urn:ngsi-ld:T:shared")
-        assert entity is not None
-        names = {name.removeprefix(EX) for name in entity["attrs"]}
-        assert names == {"speed"} | {f"{t}{i}" for t in "ab" for i in range(15)}
-        assert set(entity) == {"id", "type", "createdAt", "modifiedAt", "attrs"}
-    finally:
-        await other.close()
+    await asyncio.gather(replica(mongo, "a"), replica(other, "b"))
+    entity = await other.get_entity("", "urn:ngsi-ld:T:shared")
+    assert entity is not None
+    names = {name.removeprefix(EX) for name in entity["attrs"]}
+    assert names == {"speed"} | {f"{t}{i}" for t in "ab" for i in range(15)}
+    assert set(entity) == {"id", "type", "createdAt", "modifiedAt", "attrs"}
 
 
 @pytest.mark.mongo
@@ -377,36 +381,31 @@ async def test_a_change_to_a_document_written_before_revisions_is_kept(
 
 @pytest.mark.mongo
 async def test_two_replicas_batch_updating_one_entity_at_once_lose_no_change(
-    mongo: MongoStore, mongo_url: str
+    mongo: MongoStore, other: MongoStore
 ) -> None:
     """Batch upserts (options=update) on one replica and single changes on another, to the
     same entity at once: a batch element whose entity the other replica wrote between the
     batch's read and write is read and applied again, so every attribute either added is
     there at the end (without the conditional write about half were lost)."""
-    other = MongoStore(mongo_url, Settings(mongo_db_prefix=mongo._prefix))
-    await other.start()
-    try:
-        await mongo.create_entity("", simple_entity("urn:ngsi-ld:T:shared", speed=1))
-        batch = BatchService(mongo, EventBus())
+    await mongo.create_entity("", simple_entity("urn:ngsi-ld:T:shared", speed=1))
+    batch = BatchService(mongo, EventBus())
 
-        async def batches() -> None:
-            for i in range(15):
-                fragment = simple_entity("urn:ngsi-ld:T:shared", **{f"a{i}": i})
-                result = await batch.upsert("", [fragment], replace=False)
-                assert result.errors == []
+    async def batches() -> None:
+        for i in range(15):
+            fragment = simple_entity("urn:ngsi-ld:T:shared", **{f"a{i}": i})
+            result = await batch.upsert("", [fragment], replace=False)
+            assert result.errors == []
 
-        async def singles() -> None:
-            for i in range(15):
-                done = await other.modify_entity("", "urn:ngsi-ld:T:shared", _adding(f"b{i}"))
-                assert done is not None
+    async def singles() -> None:
+        for i in range(15):
+            done = await other.modify_entity("", "urn:ngsi-ld:T:shared", _adding(f"b{i}"))
+            assert done is not None
 
-        await asyncio.gather(batches(), singles())
-        entity = await mongo.get_entity("", "urn:ngsi-ld:T:shared")
-        assert entity is not None
-        names = {name.removeprefix(EX) for name in entity["attrs"]}
-        assert names == {"speed"} | {f"{t}{i}" for t in "ab" for i in range(15)}
-    finally:
-        await other.close()
+    await asyncio.gather(batches(), singles())
+    entity = await mongo.get_entity("", "urn:ngsi-ld:T:shared")
+    assert entity is not None
+    names = {name.removeprefix(EX) for name in entity["attrs"]}
+    assert names == {"speed"} | {f"{t}{i}" for t in "ab" for i in range(15)}
 
 
 @pytest.mark.mongo
