@@ -72,9 +72,9 @@ class BatchResult:
 
 
 _TENANT_HINTS = 10_000
+"""Tenants whose last upsert the service remembers (whether it found its ids absent)."""
 _CHANGED_ROUNDS = 100
 """Rounds a batch re-reads and re-applies entities other replicas keep writing meanwhile."""
-"""Tenants whose last upsert the service remembers (whether it found its ids absent)."""
 
 
 @dataclass(slots=True)

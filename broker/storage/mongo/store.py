@@ -55,6 +55,7 @@ from broker.storage.base import (
     SubscriptionPage,
     TypeDetails,
     distinct_ids,
+    revision_of,
 )
 from broker.storage.mongo import discovery
 from broker.storage.mongo.capabilities import Capabilities, probe
@@ -80,10 +81,10 @@ _FORBIDDEN_IN_DB_NAME = frozenset('/\\. "$*<>:|?\x00')
 _MAX_PREFIX = 40
 _DUPLICATE_KEY = 11000
 _GEO_KEYS = 16755
+"""MongoDB's "Can't extract geo keys": a 2dsphere index cannot read the geometry."""
 _MODIFY_ROUNDS = 100
 """Read-change-write rounds a modification tries while other replicas keep writing the
 entity in between (each failed round means another write succeeded)."""
-"""MongoDB's "Can't extract geo keys": a 2dsphere index cannot read the geometry."""
 
 
 def entity_indexes(capabilities: Capabilities) -> list[IndexModel]:
@@ -231,9 +232,9 @@ class MongoStore:
             new, outcome = change(old)
             if new is old:
                 return old, new, outcome
-            revision = doc.get(REVISION)
-            read = {"_id": entity_id, REVISION: revision if revision is not None
-                    else {"$exists": False}}
+            # A document written before revisions is matched by having none.
+            revision = revision_of(old)
+            read = {"_id": entity_id, REVISION: revision or {"$exists": False}}
             async with self._write():
                 result = await collection.replace_one(read, to_document(new))
             if result.matched_count:

@@ -388,10 +388,10 @@ def _kinds(rows: list[ValueRow]) -> set[str]:
     return {row[2] if type(row[2]) is str else "" for row in rows}
 
 
-def unindex(conn: sqlite3.Connection, eid: int) -> None:
+def unindex(conn: sqlite3.Connection, eid: int) -> tuple[str, ...]:
     """Remove every side-table row of the entity row `eid` (delete, and before re-indexing),
     and take it out of discovery's summary: call it while its `entity_types` rows are still
-    there."""
+    there. Returns the entity's types, as read from them."""
     types = tuple(t for (t,) in conn.execute("SELECT type FROM entity_types WHERE eid = ?", (eid,)))
     held: dict[int, set[str]] = {}
     for aid, atype in conn.execute("SELECT aid, atype FROM attr_values WHERE eid = ?", (eid,)):
@@ -407,6 +407,7 @@ def unindex(conn: sqlite3.Connection, eid: int) -> None:
     if rids:
         conn.executemany("DELETE FROM geo_boxes WHERE rid = ?", rids)
         conn.execute("DELETE FROM geo_shapes WHERE eid = ?", (eid,))
+    return types
 
 
 _VALUES_HEAD = "INSERT INTO attr_values (eid, aid, seq, dataset, atype, kind, val)"

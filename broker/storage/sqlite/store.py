@@ -932,11 +932,10 @@ def _delete_row(conn: sqlite3.Connection, tenant: str, entity_id: str) -> bool:
     ).fetchone()
     if row is None:
         return False
-    unindex(conn, int(row[0]))  # while its types are there: discovery's summary needs them
-    types = conn.execute(
-        "DELETE FROM entity_types WHERE eid = ? RETURNING type", (int(row[0]),)
-    ).fetchall()
-    count_types(conn, tenant, {str(t): -1 for (t,) in types})
+    # while its types are there: discovery's summary needs them
+    types = unindex(conn, int(row[0]))
+    conn.execute("DELETE FROM entity_types WHERE eid = ?", (int(row[0]),))
+    count_types(conn, tenant, dict.fromkeys(types, -1))
     return True
 
 
